@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# netseg: BPF objects -> skeletons -> static binaries, plus tests, demo, bench.
+# Quiet by default; `make V=1` shows every command. `make SANITIZE=1` builds
+# with ASan+UBSan (dynamically linked: the sanitizers need it).
+
+OUTPUT ?= $(abspath .output)
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_DIR := vmlinux/$(ARCH)
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(OUTPUT)/%,%,$(2))";
+endif
+
+# Tracers: bpf/<t>.bpf.c + bpf/<t>.h + user/<t>.c
+TRACERS := pktwatch
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+NETSEG_SRCS := $(wildcard tools/*.c)
+NETSEG_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(NETSEG_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BINS := $(addprefix $(OUTPUT)/bin/,$(TRACERS) netseg)
+BPF_HDRS := $(wildcard bpf/*.h)
+
+CFLAGS ?= -g -O2
+WARN := -Wall -Wextra -Werror
+INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf $(WARN)
+
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LINK_MODE :=
+else
+SAN :=
+LINK_MODE := -static
+endif
+USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SAN) $(INCLUDES)
+# static archives from Debian's libbpf-dev, libelf-dev, zlib1g-dev, libzstd-dev
+BPF_LIBS := -lbpf -lelf -lz -lzstd
+
+HAVE_IPPANTIME := $(wildcard ippantime/Makefile)
+
+.PHONY: all clean deps test test-only unit demo bench install dist vmlinux check-static ippantime
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BINS) $(if $(HAVE_IPPANTIME),ippantime)
+
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/bin $(OUTPUT)/tools $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+# ---- BPF side ---------------------------------------------------------------
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- user side --------------------------------------------------------------
+$(OUTPUT)/lib/%.o: user/lib/%.c $(wildcard user/lib/*.h) $(BPF_HDRS) | $(OUTPUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.o: user/%.c $(OUTPUT)/%.skel.h $(wildcard user/lib/*.h) $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/tools/%.o: tools/%.c $(wildcard tools/*.h) $(wildcard user/lib/*.h) $(BPF_HDRS) | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itools -c $< -o $@
+
+$(OUTPUT)/bin/%: $(OUTPUT)/%.o $(LIB_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(BPF_LIBS) -o $@
+
+$(OUTPUT)/bin/netseg: $(NETSEG_OBJS) $(LIB_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(BPF_LIBS) -o $@
+
+ippantime:
+	$(Q)$(MAKE) --no-print-directory -C ippantime OUTPUT=$(OUTPUT)/ippantime SANITIZE=$(SANITIZE) V=$(V)
+
+# ---- tests ------------------------------------------------------------------
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIB_OBJS) -lcmocka $(BPF_LIBS) -o $@
+
+unit: $(UNIT_BINS)
+
+deps:
+	$(Q)tools/deps.sh $(if $(HAVE_IPPANTIME),ippantime/deps.txt)
+
+# `make test` installs what is missing (as root), builds, then runs every test.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) tests/run
+
+# the same without installing packages or rebuilding
+test-only:
+	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) tests/run
+
+check-static: $(BINS)
+	$(Q)tools/check-static.sh $(BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUTPUT=$(OUTPUT) tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
+
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
+	$(Q)install -m 0644 $(wildcard man/man8/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	$(if $(HAVE_IPPANTIME),$(Q)$(MAKE) --no-print-directory -C ippantime install OUTPUT=$(OUTPUT)/ippantime DESTDIR=$(DESTDIR) PREFIX=$(PREFIX))
+
+# a tarball of static binaries and man pages to scp to hosts and VMs
+dist: all
+	$(call msg,DIST,$(OUTPUT)/netseg-$(VERSION)-$(shell uname -m).tar.gz)
+	$(Q)rm -rf $(OUTPUT)/dist && $(MAKE) --no-print-directory install DESTDIR=$(OUTPUT)/dist PREFIX=/netseg-$(VERSION) >/dev/null
+	$(Q)tar -C $(OUTPUT)/dist -czf $(OUTPUT)/netseg-$(VERSION)-$(shell uname -m).tar.gz netseg-$(VERSION)
+
+# regenerate the vendored vmlinux.h from this machine's kernel BTF
+vmlinux:
+	$(call msg,GEN,$(VMLINUX_DIR)/vmlinux.h)
+	$(Q)mkdir -p $(VMLINUX_DIR)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h.tmp
+	$(Q)mv $(VMLINUX_DIR)/vmlinux.h.tmp $(VMLINUX_DIR)/vmlinux.h
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)

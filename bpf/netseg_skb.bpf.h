@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The one packet parser of netseg's BPF programs. Offsets come from the
+ * running kernel's sk_buff via CO-RE; nothing assumes a layout. */
+#ifndef NETSEG_SKB_BPF_H
+#define NETSEG_SKB_BPF_H
+
+#include "netseg.h"
+
+#define NETSEG_ETH_P_IP 0x0800
+#define NETSEG_ETH_P_IPV6 0x86DD
+
+/* Where the IPv4 header is when a hook fires. On receive tracepoints the
+ * link header has been pulled but network_header is not reset yet, so
+ * skb->data is right; after the IP layer ran (output, l4 receive) the
+ * network header offset is right and data may point elsewhere. */
+enum netseg_l3_at {
+	NETSEG_L3_AT_DATA,
+	NETSEG_L3_AT_NETHDR,
+};
+
+struct netseg_icmp_echo_hdr {
+	__u8 type;
+	__u8 code;
+	__u16 csum;
+	__u16 id;
+	__u16 seq;
+};
+
+static __always_inline int netseg_parse_skb(const struct sk_buff *skb, enum netseg_l3_at at,
+					     struct netseg_pkt *pkt)
+{
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	unsigned char *head, *data, *l3, *l4, *linear_end;
+	struct iphdr iph;
+	__u32 len, data_len;
+
+	if (proto == bpf_htons(NETSEG_ETH_P_IPV6))
+		return NETSEG_PARSE_IPV6;
+	if (proto != bpf_htons(NETSEG_ETH_P_IP))
+		return NETSEG_PARSE_NOT_IP;
+
+	head = BPF_CORE_READ(skb, head);
+	data = BPF_CORE_READ(skb, data);
+	len = BPF_CORE_READ(skb, len);
+	data_len = BPF_CORE_READ(skb, data_len);
+	linear_end = data + (len - data_len);
+
+	if (at == NETSEG_L3_AT_DATA) {
+		l3 = data;
+	} else {
+		__u16 nh = BPF_CORE_READ(skb, network_header);
+
+		/* alloc_skb leaves it 0; nothing real starts at head[0] */
+		if (nh == 0 || nh == (__u16)~0U)
+			return NETSEG_PARSE_NO_L3;
+		l3 = head + nh;
+	}
+	if (l3 + sizeof(iph) > linear_end)
+		return NETSEG_PARSE_SHORT;
+	if (bpf_probe_read_kernel(&iph, sizeof(iph), l3))
+		return NETSEG_PARSE_READ;
+	if (iph.version != 4 || iph.ihl < 5)
+		return NETSEG_PARSE_NOT_IP;
+
+	pkt->saddr = iph.saddr;
+	pkt->daddr = iph.daddr;
+	pkt->l4proto = iph.protocol;
+	pkt->ip_len = bpf_ntohs(iph.tot_len);
+	pkt->sport = pkt->dport = 0;
+	pkt->icmp_type = pkt->icmp_code = 0;
+	if (iph.frag_off & bpf_htons(0x1fff))
+		return NETSEG_PARSE_FRAGMENT;
+
+	l4 = l3 + iph.ihl * 4;
+	if (iph.protocol == NETSEG_IPPROTO_ICMP) {
+		struct netseg_icmp_echo_hdr ih;
+
+		if (l4 + sizeof(ih) > linear_end)
+			return NETSEG_PARSE_SHORT;
+		if (bpf_probe_read_kernel(&ih, sizeof(ih), l4))
+			return NETSEG_PARSE_READ;
+		pkt->icmp_type = ih.type;
+		pkt->icmp_code = ih.code;
+		pkt->sport = bpf_ntohs(ih.id);
+		pkt->dport = bpf_ntohs(ih.seq);
+	} else if (iph.protocol == NETSEG_IPPROTO_TCP || iph.protocol == NETSEG_IPPROTO_UDP) {
+		__u16 ports[2];
+
+		if (l4 + sizeof(ports) > linear_end)
+			return NETSEG_PARSE_SHORT;
+		if (bpf_probe_read_kernel(ports, sizeof(ports), l4))
+			return NETSEG_PARSE_READ;
+		pkt->sport = bpf_ntohs(ports[0]);
+		pkt->dport = bpf_ntohs(ports[1]);
+	}
+	return NETSEG_PARSE_OK;
+}
+
+/* Count a rejection by reason so the summary explains what was skipped. */
+static __always_inline void netseg_count_parse_reject(int rc)
+{
+	netseg_count(rc == NETSEG_PARSE_IPV6 ? NETSEG_CNT_IPV6 : NETSEG_CNT_PARSE_REJECT);
+}
+
+#endif /* NETSEG_SKB_BPF_H */

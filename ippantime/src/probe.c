@@ -1,0 +1,652 @@
+/* probe: every node sampled once per round, rounds at a fixed cadence, rows into the CSV. */
+#include "cmds.h"
+#include "common.h"
+#include "csvio.h"
+#include "fetch.h"
+#include "inventory.h"
+#include "stats.h"
+#include "statusval.h"
+#include "targets.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: ippantime probe --out CSV --probe-name NAME\n"
+	"                       (--targets-json JSON | --targets-file FILE | --inventory FILE) [options]\n"
+	"\n"
+	"Sample every target's clock once per round; round k starts at t0 + k*interval (no drift),\n"
+	"all nodes of a round at once, never more than one request in flight per node (a node still\n"
+	"busy when its next round starts gets an ok=0 row with error 'busy' for that round).\n"
+	"  --targets-json JSON   a JSON list [{\"node\":..,\"url\":..},...] (as gen-targets prints)\n"
+	"  --targets-file FILE   the same list read from a file\n"
+	"  --inventory FILE      targets (explicit_targets, else the range layout) and http/probe\n"
+	"                        settings from an inventory; explicit flags win\n"
+	"  --status-path P       default /status\n"
+	"  --ippan-field F       default ippan_time_us\n"
+	"  --samples N           rounds, default 600\n"
+	"  --interval-ms MS      round cadence, default 25\n"
+	"  --timeout S           per-request timeout in seconds, default 2.0\n"
+	"  --out CSV             output CSV (required)\n"
+	"  --probe-name NAME     this vantage point (required), e.g. tr-a\n"
+	"  --connection M        fresh (default: new TCP connection per request, as the original)\n"
+	"                        or reuse (keep-alive: RTT without the handshake)\n"
+	"  --kernel-ts M         off (default) | auto (= off in this build, said once) | on (fails:\n"
+	"                        kernel timestamps need netseg's status_ts, not in this build)\n"
+	"  --json                print the summary as JSON instead of text\n"
+	"\n"
+	"examples:\n"
+	"  ippantime probe --inventory inventory.yaml --probe-name tr-a --out out/ippantime_tr-a.csv\n"
+	"  ippantime probe --targets-json \"$(ippantime gen-targets inventory.yaml)\" --samples 100 \\\n"
+	"      --interval-ms 50 --connection reuse --probe-name lab --out /tmp/lab.csv\n";
+
+struct sample {
+	int64_t t0, t1, mid, val;
+	const char *err;
+	unsigned char done, ok, has_t1, has_mid, via_time;
+};
+
+enum { FB_NONE = 0, FB_TRYING, FB_USING, FB_FAILED };
+
+struct pnode {
+	const char *name;
+	char *status_url, *time_url;
+	struct fetch f;
+	int busy;
+	long round;
+	int fallback;
+	int64_t prev_off, prev_val, prev_t0;
+	int have_prev_off, have_prev_val, have_prev_t0;
+	int64_t *offs, *jits;
+	double *rtts, *spacing;
+	size_t noff, njit, nrtt, nspacing;
+	long backwards, ok, total;
+	long nerr[8];
+};
+
+static const char *const err_names[8] = {"timeout", "connect", "http", "bad_json",
+					 "missing_field", "bad_value", "busy", "other"};
+
+static int err_slot(const char *e)
+{
+	for (int i = 0; i < 7; i++)
+		if (!strncmp(e, err_names[i], strlen(err_names[i])))
+			return i;
+	return 7;
+}
+
+struct probe {
+	const char *probe_name, *field, *status_path, *out_path;
+	long samples, interval_ms;
+	double timeout;
+	int fresh, json, progress;
+	struct target_list tl;
+	struct pnode *nodes;
+	size_t n;
+	struct sample *S;
+	long fired, flushed;
+	long ok_rows, fail_rows;
+	FILE *out;
+	struct strbuf buf;
+	CURLM *multi;
+	int active;
+};
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void fmt_i64(char *b, size_t n, int64_t v)
+{
+	snprintf(b, n, "%" PRId64, v);
+}
+
+static void push_i64(int64_t **a, size_t *n, int64_t v)
+{
+	/* grow in powers of two */
+	if ((*n & (*n - 1)) == 0)
+		*a = xrealloc(*a, (*n ? *n * 2 : 1) * sizeof(**a));
+	(*a)[(*n)++] = v;
+}
+
+static void push_dbl(double **a, size_t *n, double v)
+{
+	if ((*n & (*n - 1)) == 0)
+		*a = xrealloc(*a, (*n ? *n * 2 : 1) * sizeof(**a));
+	(*a)[(*n)++] = v;
+}
+
+/* Rows are written round by round, once every node of the round has finished, so the
+ * file is round-major and jitter/backwards follow sample order even when replies of
+ * different rounds complete out of order. */
+static void flush_rounds(struct probe *p)
+{
+	while (p->flushed < p->fired) {
+		struct sample *row = &p->S[(size_t)p->flushed * p->n];
+		for (size_t i = 0; i < p->n; i++)
+			if (!row[i].done)
+				return;
+		for (size_t i = 0; i < p->n; i++) {
+			struct sample *s = &row[i];
+			struct pnode *nd = &p->nodes[i];
+			char b[13][32];
+			int back = 0, have_off = 0, have_jit = 0;
+			int64_t off = 0, jit = 0;
+
+			nd->total++;
+			if (s->ok) {
+				off = s->val - s->mid;
+				have_off = 1;
+				if (nd->have_prev_off) {
+					jit = off - nd->prev_off;
+					have_jit = 1;
+					push_i64(&nd->jits, &nd->njit, jit < 0 ? -jit : jit);
+				}
+				nd->prev_off = off;
+				nd->have_prev_off = 1;
+				if (nd->have_prev_val && s->val < nd->prev_val) {
+					back = 1;
+					nd->backwards++;
+				}
+				nd->prev_val = s->val;
+				nd->have_prev_val = 1;
+				push_i64(&nd->offs, &nd->noff, off);
+				push_dbl(&nd->rtts, &nd->nrtt, (double)(s->t1 - s->t0) / 1e6);
+				nd->ok++;
+				p->ok_rows++;
+			} else {
+				nd->nerr[err_slot(s->err)]++;
+				p->fail_rows++;
+			}
+			if (s->has_t1) {
+				if (nd->have_prev_t0)
+					push_dbl(&nd->spacing, &nd->nspacing, (double)(s->t0 - nd->prev_t0) / 1e6);
+				nd->prev_t0 = s->t0;
+				nd->have_prev_t0 = 1;
+			}
+			csv_field(&p->buf, p->probe_name, 1);
+			snprintf(b[0], sizeof(b[0]), "%ld", p->flushed);
+			csv_field(&p->buf, b[0], 0);
+			csv_field(&p->buf, nd->name, 0);
+			csv_field(&p->buf, s->via_time ? nd->time_url : nd->status_url, 0);
+			csv_field(&p->buf, s->ok ? "1" : "0", 0);
+			fmt_i64(b[1], sizeof(b[1]), s->t0);
+			csv_field(&p->buf, b[1], 0);
+			b[2][0] = b[3][0] = b[4][0] = b[5][0] = b[6][0] = b[7][0] = 0;
+			if (s->has_t1) {
+				fmt_i64(b[2], sizeof(b[2]), s->t1);
+				snprintf(b[3], sizeof(b[3]), "%.3f", (double)(s->t1 - s->t0) / 1e6);
+			}
+			if (s->has_mid)
+				fmt_i64(b[4], sizeof(b[4]), s->mid);
+			if (s->ok)
+				fmt_i64(b[5], sizeof(b[5]), s->val);
+			if (have_off)
+				fmt_i64(b[6], sizeof(b[6]), off);
+			if (have_jit)
+				fmt_i64(b[7], sizeof(b[7]), jit);
+			for (int k = 2; k <= 7; k++)
+				csv_field(&p->buf, b[k], 0);
+			csv_field(&p->buf, back ? "1" : "0", 0);
+			csv_field(&p->buf, s->ok ? "" : s->err, 0);
+			csv_end_row(&p->buf);
+		}
+		p->flushed++;
+		if (p->buf.len > 65536) {
+			fwrite(p->buf.p, 1, p->buf.len, p->out);
+			p->buf.len = 0;
+		}
+	}
+}
+
+static void start_request(struct probe *p, size_t i, const char *url)
+{
+	fetch_start(&p->nodes[i].f, p->multi, url);
+	p->active++;
+}
+
+static void fire_round(struct probe *p, long k)
+{
+	struct sample *row = &p->S[(size_t)k * p->n];
+	for (size_t i = 0; i < p->n; i++) {
+		struct pnode *nd = &p->nodes[i];
+		if (nd->busy) {
+			/* Never queue behind a slow node: that would break the fixed cadence. */
+			row[i].t0 = ipt_wall_ns();
+			row[i].err = "busy";
+			row[i].done = 1;
+			continue;
+		}
+		nd->busy = 1;
+		nd->round = k;
+		row[i].via_time = nd->fallback == FB_USING;
+		start_request(p, i, row[i].via_time ? nd->time_url : nd->status_url);
+	}
+	p->fired = k + 1;
+}
+
+static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
+{
+	struct sample *s = &p->S[(size_t)nd->round * p->n + i];
+	const char *err;
+	int64_t v = 0;
+	enum ipt_vres r;
+
+	if (fetch_done(&nd->f, p->multi, rc, &err))
+		return; /* same-host redirect re-issued */
+	p->active--;
+	s->t0 = nd->f.t0_ns;
+	if (err) {
+		s->t1 = ipt_wall_ns();
+		s->has_t1 = 1;
+		s->err = err;
+		if (nd->fallback == FB_TRYING)
+			nd->fallback = FB_FAILED, s->err = "missing_field", s->via_time = 0;
+		goto done;
+	}
+	r = ipt_status_value(nd->f.body.p ? nd->f.body.p : "", nd->f.body.len,
+			     s->via_time || nd->fallback == FB_TRYING ? "time_us" : p->field, &v);
+	s->t1 = ipt_wall_ns();
+	s->has_t1 = 1;
+	s->mid = ((s->t0 + s->t1) / 2) / 1000;
+	s->has_mid = 1;
+	if (r == IPT_V_MISSING && nd->fallback == FB_NONE && !s->via_time) {
+		/* Today's nodes serve the clock at GET /time; try it once per node. */
+		nd->fallback = FB_TRYING;
+		s->via_time = 1;
+		start_request(p, i, nd->time_url);
+		return;
+	}
+	if (nd->fallback == FB_TRYING) {
+		if (r == IPT_V_OK) {
+			nd->fallback = FB_USING;
+			fprintf(stderr, "ippantime: %s: '%s' has no '%s'; using /time (time_us) for this node\n",
+				nd->name, p->status_path, p->field);
+		} else {
+			nd->fallback = FB_FAILED;
+			s->via_time = 0;
+			r = IPT_V_MISSING;
+		}
+	}
+	if (r == IPT_V_OK) {
+		s->ok = 1;
+		s->val = v;
+	} else {
+		s->err = ipt_vres_name(r);
+	}
+done:
+	s->done = 1;
+	nd->busy = 0;
+}
+
+static void drain(struct probe *p)
+{
+	CURLMsg *m;
+	int q, running;
+	curl_multi_perform(p->multi, &running);
+	while ((m = curl_multi_info_read(p->multi, &q))) {
+		struct fetch *f;
+		size_t i;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+		i = (size_t)(uintptr_t)f->user;
+		complete(p, &p->nodes[i], i, m->data.result);
+	}
+}
+
+static void progress(struct probe *p, int final)
+{
+	if (!p->progress)
+		return;
+	if (final)
+		fputs("\r\033[K", stderr);
+	else
+		fprintf(stderr, "\rround %ld/%ld  ok=%ld fail=%ld ", p->fired, p->samples, p->ok_rows,
+			p->fail_rows);
+	fflush(stderr);
+}
+
+static void run_rounds(struct probe *p)
+{
+	const int64_t ivl = p->interval_ms * 1000000LL;
+	const int64_t start = ipt_mono_ns();
+	int64_t next_progress = start;
+	long k = 0;
+
+	while (p->flushed < p->samples) {
+		int64_t now = ipt_mono_ns(), deadline;
+		if (stop_flag) {
+			/* Finish cleanly: abort what is in flight, keep every finished round. */
+			for (size_t i = 0; i < p->n; i++)
+				if (p->nodes[i].busy) {
+					struct sample *s = &p->S[(size_t)p->nodes[i].round * p->n + i];
+					curl_multi_remove_handle(p->multi, p->nodes[i].f.easy);
+					s->t0 = p->nodes[i].f.t0_ns;
+					s->err = "interrupted";
+					s->done = 1;
+					p->nodes[i].busy = 0;
+				}
+			p->active = 0;
+			flush_rounds(p);
+			break;
+		}
+		if (k < p->samples && now >= start + k * ivl) {
+			fire_round(p, k++);
+			drain(p);
+			continue;
+		}
+		deadline = k < p->samples ? start + k * ivl : now + 100000000LL;
+		if (p->active > 0 && deadline - now >= 1000000) {
+			int64_t ms = (deadline - now) / 1000000;
+			curl_multi_poll(p->multi, NULL, 0, (int)(ms > 100 ? 100 : ms), NULL);
+		} else if (k < p->samples) {
+			/* Sub-millisecond remainder (or nothing in flight): sleep to the absolute
+			 * deadline so rounds do not accumulate drift. */
+			struct timespec ts = {.tv_sec = deadline / 1000000000LL,
+					      .tv_nsec = deadline % 1000000000LL};
+			if (deadline - now > 100000000LL) {
+				int64_t d = now + 100000000LL; /* wake up to notice signals */
+				ts.tv_sec = d / 1000000000LL;
+				ts.tv_nsec = d % 1000000000LL;
+			}
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		}
+		drain(p);
+		flush_rounds(p);
+		if (p->progress && now >= next_progress) {
+			progress(p, 0);
+			next_progress = now + 200000000LL;
+		}
+	}
+	progress(p, 1);
+}
+
+static void node_summary_text(struct probe *p, struct pnode *nd)
+{
+	if (!nd->noff) {
+		printf("%s: NO VALID SAMPLES (missing field '%s'?)\n", nd->name, p->field);
+		return;
+	}
+	printf("%s  off_us p50=%" PRId64 " p95=%" PRId64 " p99=%" PRId64, nd->name,
+	       ipt_trunc(ipt_pct_i64(nd->offs, nd->noff, 50)), ipt_trunc(ipt_pct_i64(nd->offs, nd->noff, 95)),
+	       ipt_trunc(ipt_pct_i64(nd->offs, nd->noff, 99)));
+	printf(" | jit_us p95=%" PRId64 " p99=%" PRId64,
+	       nd->njit ? ipt_trunc(ipt_pct_i64(nd->jits, nd->njit, 95)) : 0,
+	       nd->njit ? ipt_trunc(ipt_pct_i64(nd->jits, nd->njit, 99)) : 0);
+	printf(" | rtt_ms p95=%.3f p99=%.3f", ipt_pct_dbl(nd->rtts, nd->nrtt, 95),
+	       ipt_pct_dbl(nd->rtts, nd->nrtt, 99));
+	printf(" | backwards=%ld", nd->backwards);
+	if (nd->fallback == FB_USING)
+		printf(" | source=/time");
+	printf("\n");
+}
+
+static json_t *node_summary_json(struct probe *p, struct pnode *nd)
+{
+	json_t *o = json_object(), *errs = json_object();
+	(void)p;
+	json_object_set_new(o, "node", json_string(nd->name));
+	json_object_set_new(o, "ok", json_integer(nd->ok));
+	json_object_set_new(o, "total", json_integer(nd->total));
+	json_object_set_new(o, "source", json_string(nd->fallback == FB_USING ? "/time" : "status"));
+	if (nd->noff) {
+		json_object_set_new(o, "off_us_p50", json_integer(ipt_trunc(ipt_pct_i64(nd->offs, nd->noff, 50))));
+		json_object_set_new(o, "off_us_p95", json_integer(ipt_trunc(ipt_pct_i64(nd->offs, nd->noff, 95))));
+		json_object_set_new(o, "off_us_p99", json_integer(ipt_trunc(ipt_pct_i64(nd->offs, nd->noff, 99))));
+		json_object_set_new(o, "jit_us_p95", json_integer(nd->njit ? ipt_trunc(ipt_pct_i64(nd->jits, nd->njit, 95)) : 0));
+		json_object_set_new(o, "jit_us_p99", json_integer(nd->njit ? ipt_trunc(ipt_pct_i64(nd->jits, nd->njit, 99)) : 0));
+		json_object_set_new(o, "rtt_ms_p95", json_real(ipt_pct_dbl(nd->rtts, nd->nrtt, 95)));
+		json_object_set_new(o, "rtt_ms_p99", json_real(ipt_pct_dbl(nd->rtts, nd->nrtt, 99)));
+	} else {
+		json_object_set_new(o, "off_us_p50", json_null());
+	}
+	if (nd->nspacing) {
+		json_object_set_new(o, "spacing_ms_p50", json_real(ipt_pct_dbl(nd->spacing, nd->nspacing, 50)));
+		json_object_set_new(o, "spacing_ms_p99", json_real(ipt_pct_dbl(nd->spacing, nd->nspacing, 99)));
+	}
+	json_object_set_new(o, "backwards", json_integer(nd->backwards));
+	for (int i = 0; i < 8; i++)
+		if (nd->nerr[i])
+			json_object_set_new(errs, err_names[i], json_integer(nd->nerr[i]));
+	json_object_set_new(o, "errors", errs);
+	return o;
+}
+
+static int bad(const char *flag, const char *v, const char *want)
+{
+	ipt_err("probe: bad %s '%s' (%s)", flag, v, want);
+	return IPT_EXIT_USAGE;
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"targets-json", required_argument, 0, 'j'}, {"targets-file", required_argument, 0, 'F'},
+		{"inventory", required_argument, 0, 'I'},    {"status-path", required_argument, 0, 'p'},
+		{"ippan-field", required_argument, 0, 'f'},  {"samples", required_argument, 0, 'n'},
+		{"interval-ms", required_argument, 0, 'i'},  {"timeout", required_argument, 0, 't'},
+		{"out", required_argument, 0, 'o'},          {"probe-name", required_argument, 0, 'P'},
+		{"connection", required_argument, 0, 'c'},   {"kernel-ts", required_argument, 0, 'k'},
+		{"json", no_argument, 0, 'J'},               {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct probe p = {0};
+	const char *tjson = NULL, *tfile = NULL, *invpath = NULL, *status_path = NULL, *field = NULL;
+	long samples = -1, interval = -1;
+	double timeout = -1;
+	struct inventory inv;
+	char err[512];
+	int c, have_inv = 0, rc = 0;
+	int64_t t_start, t_end;
+	long lv;
+
+	p.fresh = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': tjson = optarg; break;
+		case 'F': tfile = optarg; break;
+		case 'I': invpath = optarg; break;
+		case 'p':
+			if (optarg[0] != '/')
+				return bad("--status-path", optarg, "must start with '/'");
+			status_path = optarg;
+			break;
+		case 'f':
+			if (!*optarg)
+				return bad("--ippan-field", optarg, "must not be empty");
+			field = optarg;
+			break;
+		case 'n':
+			if (ipt_parse_int_range(optarg, 1, 100000000L, &lv))
+				return bad("--samples", optarg, "integer >= 1");
+			samples = lv;
+			break;
+		case 'i':
+			if (ipt_parse_int_range(optarg, 1, 3600000L, &lv))
+				return bad("--interval-ms", optarg, "integer milliseconds >= 1");
+			interval = lv;
+			break;
+		case 't':
+			if (ipt_parse_double(optarg, &timeout) || timeout <= 0 || timeout > 3600)
+				return bad("--timeout", optarg, "seconds > 0");
+			break;
+		case 'o': p.out_path = optarg; break;
+		case 'P':
+			if (!*optarg)
+				return bad("--probe-name", optarg, "must not be empty");
+			p.probe_name = optarg;
+			break;
+		case 'c':
+			if (!strcmp(optarg, "fresh"))
+				p.fresh = 1;
+			else if (!strcmp(optarg, "reuse"))
+				p.fresh = 0;
+			else
+				return bad("--connection", optarg, "fresh or reuse");
+			break;
+		case 'k':
+			if (!strcmp(optarg, "on")) {
+				ipt_err("probe: --kernel-ts on: kernel timestamps (netseg status_ts) are not available in this build");
+				return IPT_EXIT_USAGE;
+			} else if (!strcmp(optarg, "auto")) {
+				fprintf(stderr, "ippantime: kernel timestamps (status_ts) not available in this build; using user-space timestamps\n");
+			} else if (strcmp(optarg, "off")) {
+				return bad("--kernel-ts", optarg, "auto, off or on");
+			}
+			break;
+		case 'J': p.json = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return IPT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		ipt_err("probe: unexpected argument '%s'", argv[optind]);
+		return IPT_EXIT_USAGE;
+	}
+	if (!p.out_path || !p.probe_name) {
+		ipt_err("probe: --out and --probe-name are required (see ippantime probe --help)");
+		return IPT_EXIT_USAGE;
+	}
+	if (!!tjson + !!tfile > 1) {
+		ipt_err("probe: give only one of --targets-json and --targets-file");
+		return IPT_EXIT_USAGE;
+	}
+	inv_defaults(&inv);
+	if (invpath) {
+		inv_free(&inv);
+		if (inv_load(invpath, &inv, err, sizeof(err))) {
+			ipt_err("%s", err);
+			inv_free(&inv);
+			return IPT_EXIT_USAGE;
+		}
+		have_inv = 1;
+	}
+	if (tjson || tfile) {
+		size_t len = 0;
+		char *buf = tfile ? ipt_read_file(tfile, &len) : NULL;
+		if (tfile && !buf) {
+			ipt_err("probe: cannot read --targets-file '%s': %s", tfile, strerror(errno));
+			inv_free(&inv);
+			return IPT_EXIT_USAGE;
+		}
+		if (targets_from_json(tfile ? buf : tjson, tfile ? len : strlen(tjson), &p.tl, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			free(buf);
+			inv_free(&inv);
+			return IPT_EXIT_USAGE;
+		}
+		free(buf);
+	} else if (have_inv) {
+		targets_from_inventory(&inv, TM_AUTO, &p.tl);
+		if (!p.tl.n) {
+			ipt_err("probe: %s: no targets (no servers and no explicit_targets)", invpath);
+			inv_free(&inv);
+			return IPT_EXIT_USAGE;
+		}
+	} else {
+		ipt_err("probe: one of --targets-json, --targets-file or --inventory is required");
+		inv_free(&inv);
+		return IPT_EXIT_USAGE;
+	}
+	p.status_path = status_path ? status_path : inv.status_path;
+	p.field = field ? field : inv.field;
+	p.samples = samples > 0 ? samples : inv.samples;
+	p.interval_ms = interval > 0 ? interval : inv.interval_ms;
+	p.timeout = timeout > 0 ? timeout : inv.timeout_sec;
+	p.n = p.tl.n;
+	if ((size_t)p.samples > SIZE_MAX / sizeof(struct sample) / p.n) {
+		ipt_err("probe: %ld samples x %zu nodes is too many", p.samples, p.n);
+		rc = IPT_EXIT_USAGE;
+		goto out_inv;
+	}
+
+	p.out = fopen(p.out_path, "w");
+	if (!p.out) {
+		ipt_err("probe: cannot write --out '%s': %s", p.out_path, strerror(errno));
+		rc = IPT_EXIT_USAGE;
+		goto out_inv;
+	}
+	csv_header(&p.buf);
+	p.S = xcalloc((size_t)p.samples * p.n, sizeof(*p.S));
+	p.nodes = xcalloc(p.n, sizeof(*p.nodes));
+	p.multi = curl_multi_init();
+	curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)(p.n * 2 + 4));
+	for (size_t i = 0; i < p.n; i++) {
+		struct pnode *nd = &p.nodes[i];
+		nd->name = p.tl.v[i].node;
+		nd->status_url = target_join(p.tl.v[i].url, p.status_path);
+		nd->time_url = target_join(p.tl.v[i].url, "/time");
+		fetch_init(&nd->f, p.timeout, p.fresh, (void *)(uintptr_t)i);
+	}
+	p.progress = isatty(STDERR_FILENO);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	t_start = ipt_mono_ns();
+	run_rounds(&p);
+	t_end = ipt_mono_ns();
+	if (p.buf.len)
+		fwrite(p.buf.p, 1, p.buf.len, p.out);
+	if (fclose(p.out) != 0) {
+		ipt_err("probe: writing '%s' failed: %s", p.out_path, strerror(errno));
+		rc = IPT_EXIT_FAIL;
+	}
+	if (p.json) {
+		json_t *o = json_object(), *arr = json_array();
+		char *s;
+		json_object_set_new(o, "probe", json_string(p.probe_name));
+		json_object_set_new(o, "out", json_string(p.out_path));
+		json_object_set_new(o, "samples", json_integer(p.samples));
+		json_object_set_new(o, "rounds_written", json_integer(p.flushed));
+		json_object_set_new(o, "interval_ms", json_integer(p.interval_ms));
+		json_object_set_new(o, "connection", json_string(p.fresh ? "fresh" : "reuse"));
+		json_object_set_new(o, "wall_s", json_real((double)(t_end - t_start) / 1e9));
+		json_object_set_new(o, "ideal_s", json_real((double)p.samples * (double)p.interval_ms / 1e3));
+		for (size_t i = 0; i < p.n; i++)
+			json_array_append_new(arr, node_summary_json(&p, &p.nodes[i]));
+		json_object_set_new(o, "nodes", arr);
+		s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(o);
+	} else {
+		printf("\n=== PROBE SUMMARY [%s] ===\n", p.probe_name);
+		for (size_t i = 0; i < p.n; i++)
+			node_summary_text(&p, &p.nodes[i]);
+		printf("Wrote: %s\n", p.out_path);
+	}
+	if (stop_flag) {
+		ipt_err("probe: interrupted after %ld of %ld rounds", p.flushed, p.samples);
+		rc = 130;
+	}
+	for (size_t i = 0; i < p.n; i++) {
+		struct pnode *nd = &p.nodes[i];
+		fetch_cleanup(&nd->f);
+		free(nd->status_url);
+		free(nd->time_url);
+		free(nd->offs);
+		free(nd->jits);
+		free(nd->rtts);
+		free(nd->spacing);
+	}
+	curl_multi_cleanup(p.multi);
+	free(p.nodes);
+	free(p.S);
+	sb_free(&p.buf);
+out_inv:
+	targets_free(&p.tl);
+	inv_free(&inv);
+	return rc;
+}

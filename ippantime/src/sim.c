@@ -1,0 +1,773 @@
+/* sim: a fleet of fake IPPAN nodes on 127.0.0.1 with programmable clocks and faults.
+ * Single-threaded epoll; every reply is stamped when it is sent, so the injected offset is
+ * exactly the truth a probe should recover. */
+#include "cmds.h"
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: ippantime sim [--nodes N] [--base-port P] [--config FILE] [--field F]\n"
+	"                     [--status-path P] [--duration S] [--seed N] [--ready-file F]\n"
+	"\n"
+	"Serve N simulated nodes on 127.0.0.1:P..P+N-1 (default 40 from 8080). Node i answers\n"
+	"GET <status-path> with {\"<field>\": <clock_us>, ...} and GET /time with\n"
+	"{\"time_us\": N, \"timestamp\": N}. Each node's clock and faults come from the config.\n"
+	"Prints one line per node (its url and truth), then 'ready'. Stops on SIGINT/SIGTERM or\n"
+	"after --duration seconds.\n"
+	"\n"
+	"config file (one directive per line, '#' comments):\n"
+	"  nodes 40 | base_port 8080 | field ippan_time_us | status_path /status\n"
+	"  all  KEY=VALUE ...       defaults for every node (put before node lines)\n"
+	"  node I KEY=VALUE ...     node I (0-based)\n"
+	"keys: offset_us=N  drift_ppm=X  jitter_us=N (uniform +-N)  step_at_ms=T step_us=N (the\n"
+	"  clock jumps by N at T ms after start; negative = backwards)  delay_ms=N (service delay)\n"
+	"  fault=F  fault_every=N (fault only every Nth status request; default 1 = always)\n"
+	"faults: none timeout close down http500 nonjson missing time_only string badstring\n"
+	"  negstring float negative bool null array huge slow redirect_same redirect_other\n"
+	"\n"
+	"examples:\n"
+	"  ippantime sim --nodes 4 --base-port 18080\n"
+	"  printf 'node 1 offset_us=25000\\nnode 2 fault=timeout\\n' > sim.conf\n"
+	"  ippantime sim --config sim.conf --nodes 4 --base-port 18080 --duration 60\n";
+
+enum fault {
+	F_NONE, F_TIMEOUT, F_CLOSE, F_DOWN, F_HTTP500, F_NONJSON, F_MISSING, F_TIME_ONLY, F_STRING,
+	F_BADSTRING, F_NEGSTRING, F_FLOAT, F_NEGATIVE, F_BOOL, F_NULL, F_ARRAY, F_HUGE, F_SLOW,
+	F_REDIR_SAME, F_REDIR_OTHER, F__COUNT
+};
+static const char *const fault_names[F__COUNT] = {
+	"none", "timeout", "close", "down", "http500", "nonjson", "missing", "time_only", "string",
+	"badstring", "negstring", "float", "negative", "bool", "null", "array", "huge", "slow",
+	"redirect_same", "redirect_other",
+};
+
+struct simnode {
+	int64_t offset_us, jitter_us, step_at_ms, step_us, delay_ms;
+	double drift_ppm;
+	enum fault fault;
+	long fault_every;
+	long requests;
+	int has_step;
+	int lfd;
+	uint64_t rng;
+};
+
+enum cstate { C_READ, C_WAIT, C_WRITE, C_HOLD, C_SLOW };
+
+struct conn {
+	int fd, node;
+	enum cstate st;
+	char in[8192];
+	size_t inlen;
+	struct strbuf out;
+	size_t outoff;
+	int64_t wake_ns; /* C_WAIT: reply at; C_SLOW: next byte at */
+	int keepalive;
+	int kind; /* what to answer once the delay is over */
+	int fault_now;
+	size_t slow_left;
+};
+
+struct sim {
+	struct simnode *nodes;
+	long n, base_port;
+	char *field, *status_path;
+	int ep;
+	struct conn **conns;
+	int nconns_cap;
+	int maxfd;
+	int64_t start_mono;
+};
+
+static volatile sig_atomic_t sim_stop;
+static void sim_on_signal(int s)
+{
+	(void)s;
+	sim_stop = 1;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static int set_key(struct simnode *nd, const char *kv, char *err, size_t errlen)
+{
+	const char *eq = strchr(kv, '=');
+	char key[32];
+	const char *v;
+	int64_t iv;
+	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
+		snprintf(err, errlen, "expected KEY=VALUE, got '%s'", kv);
+		return -1;
+	}
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = 0;
+	v = eq + 1;
+	if (!strcmp(key, "fault")) {
+		for (int f = 0; f < F__COUNT; f++)
+			if (!strcmp(v, fault_names[f])) {
+				nd->fault = (enum fault)f;
+				return 0;
+			}
+		snprintf(err, errlen, "unknown fault '%s'", v);
+		return -1;
+	}
+	if (!strcmp(key, "drift_ppm")) {
+		if (ipt_parse_double(v, &nd->drift_ppm)) {
+			snprintf(err, errlen, "bad drift_ppm '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (ipt_parse_i64(v, &iv)) {
+		snprintf(err, errlen, "bad integer for %s: '%s'", key, v);
+		return -1;
+	}
+	if (!strcmp(key, "offset_us"))
+		nd->offset_us = iv;
+	else if (!strcmp(key, "jitter_us") && iv >= 0)
+		nd->jitter_us = iv;
+	else if (!strcmp(key, "step_at_ms") && iv >= 0)
+		nd->step_at_ms = iv, nd->has_step = 1;
+	else if (!strcmp(key, "step_us"))
+		nd->step_us = iv, nd->has_step = 1;
+	else if (!strcmp(key, "delay_ms") && iv >= 0)
+		nd->delay_ms = iv;
+	else if (!strcmp(key, "fault_every") && iv >= 1)
+		nd->fault_every = (long)iv;
+	else {
+		snprintf(err, errlen, "unknown key or bad value '%s'", kv);
+		return -1;
+	}
+	return 0;
+}
+
+/* Two passes: globals (nodes/base_port/...) first so node lines can be range-checked. */
+static int load_config(struct sim *s, const char *path, int nodes_given, int port_given)
+{
+	size_t len;
+	char *buf = ipt_read_file(path, &len), *line, *save = NULL;
+	char err[256];
+	int lineno = 0;
+	struct simnode all = {.fault_every = 1};
+
+	if (!buf) {
+		ipt_err("sim: cannot read --config '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		char *copy = xstrdup(buf);
+		lineno = 0;
+		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *tok[64], *sv2 = NULL, *t, *hash = strchr(line, '#');
+			int nt = 0;
+			lineno++;
+			if (hash)
+				*hash = 0;
+			for (t = strtok_r(line, " \t\r", &sv2); t && nt < 64; t = strtok_r(NULL, " \t\r", &sv2))
+				tok[nt++] = t;
+			if (!nt)
+				continue;
+			if (pass == 0) {
+				long v;
+				if (!strcmp(tok[0], "nodes") && nt == 2) {
+					if (ipt_parse_int_range(tok[1], 1, 4096, &v))
+						goto bad_value;
+					if (!nodes_given)
+						s->n = v;
+				} else if (!strcmp(tok[0], "base_port") && nt == 2) {
+					if (ipt_parse_int_range(tok[1], 1, 65535, &v))
+						goto bad_value;
+					if (!port_given)
+						s->base_port = v;
+				} else if (!strcmp(tok[0], "field") && nt == 2) {
+					free(s->field);
+					s->field = xstrdup(tok[1]);
+				} else if (!strcmp(tok[0], "status_path") && nt == 2 && tok[1][0] == '/') {
+					free(s->status_path);
+					s->status_path = xstrdup(tok[1]);
+				} else if (strcmp(tok[0], "all") && strcmp(tok[0], "node")) {
+					ipt_err("sim: %s:%d: unknown directive '%s'", path, lineno, tok[0]);
+					free(copy);
+					free(buf);
+					return -1;
+				}
+				continue;
+			}
+			if (!strcmp(tok[0], "all")) {
+				for (int i = 1; i < nt; i++)
+					if (set_key(&all, tok[i], err, sizeof(err)))
+						goto bad_key;
+				for (long i = 0; i < s->n; i++) {
+					uint64_t rng = s->nodes[i].rng;
+					s->nodes[i] = all;
+					s->nodes[i].rng = rng;
+				}
+			} else if (!strcmp(tok[0], "node")) {
+				long idx;
+				if (nt < 2 || ipt_parse_int_range(tok[1], 0, s->n - 1, &idx)) {
+					ipt_err("sim: %s:%d: node index '%s' not in 0..%ld", path, lineno,
+						nt > 1 ? tok[1] : "", s->n - 1);
+					free(copy);
+					free(buf);
+					return -1;
+				}
+				for (int i = 2; i < nt; i++)
+					if (set_key(&s->nodes[idx], tok[i], err, sizeof(err)))
+						goto bad_key;
+			}
+			continue;
+		bad_key:
+			ipt_err("sim: %s:%d: %s", path, lineno, err);
+			free(copy);
+			free(buf);
+			return -1;
+		bad_value:
+			ipt_err("sim: %s:%d: bad value '%s' for %s", path, lineno, tok[1], tok[0]);
+			free(copy);
+			free(buf);
+			return -1;
+		}
+		free(copy);
+		if (pass == 0) {
+			s->nodes = xcalloc((size_t)s->n, sizeof(*s->nodes));
+			for (long i = 0; i < s->n; i++)
+				s->nodes[i].fault_every = 1;
+		}
+		for (long i = 0; pass == 0 && i < s->n; i++)
+			s->nodes[i].rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ULL;
+	}
+	free(buf);
+	return 0;
+}
+
+static int64_t clock_value(struct sim *s, struct simnode *nd)
+{
+	int64_t wall_us = ipt_wall_ns() / 1000;
+	int64_t el_us = (ipt_mono_ns() - s->start_mono) / 1000;
+	int64_t v = wall_us + nd->offset_us + (int64_t)((double)el_us * nd->drift_ppm / 1e6);
+	if (nd->jitter_us > 0)
+		v += (int64_t)(rng_next(&nd->rng) % (uint64_t)(2 * nd->jitter_us + 1)) - nd->jitter_us;
+	if (nd->has_step && el_us >= nd->step_at_ms * 1000)
+		v += nd->step_us;
+	return v;
+}
+
+static struct conn *conn_get(struct sim *s, int fd)
+{
+	return fd >= 0 && fd < s->nconns_cap ? s->conns[fd] : NULL;
+}
+
+static void conn_close(struct sim *s, struct conn *c)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	s->conns[c->fd] = NULL;
+	sb_free(&c->out);
+	free(c);
+}
+
+static void set_events(struct sim *s, struct conn *c, uint32_t ev)
+{
+	struct epoll_event e = {.events = ev, .data.fd = c->fd};
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
+}
+
+enum { K_STATUS, K_TIME, K_STATUS2, K_NOTFOUND };
+
+static void respond(struct sim *s, struct conn *c, int code, const char *ctype, const char *body,
+		    size_t blen, const char *extra)
+{
+	const char *reason = code == 200 ? "OK" : code == 302 ? "Found" : code == 404 ? "Not Found"
+			     : "Internal Server Error";
+	c->out.len = 0;
+	sb_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+		  code, reason, ctype, blen, extra ? extra : "",
+		  c->keepalive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+	sb_add(&c->out, body, blen);
+	c->outoff = 0;
+	c->st = C_WRITE;
+	set_events(s, c, EPOLLOUT);
+	(void)s;
+}
+
+static void answer(struct sim *s, struct conn *c)
+{
+	struct simnode *nd = &s->nodes[c->node];
+	char body[512], extra[256];
+	int64_t v = clock_value(s, nd);
+	enum fault f = c->fault_now ? nd->fault : F_NONE;
+	int n = 0;
+
+	if (c->kind == K_NOTFOUND || (c->kind == K_TIME && nd->fault == F_MISSING)) {
+		respond(s, c, 404, "application/json", "{\"error\":\"not found\"}", 21, NULL);
+		return;
+	}
+	if (c->kind == K_TIME) {
+		n = snprintf(body, sizeof(body), "{\"time_us\": %" PRId64 ", \"timestamp\": %" PRId64 "}", v, v);
+		respond(s, c, 200, "application/json", body, (size_t)n, NULL);
+		return;
+	}
+	if (c->kind == K_STATUS2)
+		f = F_NONE;
+	switch (f) {
+	case F_HTTP500:
+		respond(s, c, 500, "application/json", "{\"error\":\"boom\"}", 16, NULL);
+		return;
+	case F_NONJSON:
+		respond(s, c, 200, "text/html", "<html>not json</html>", 21, NULL);
+		return;
+	case F_ARRAY:
+		n = snprintf(body, sizeof(body), "[%" PRId64 "]", v);
+		respond(s, c, 200, "application/json", body, (size_t)n, NULL);
+		return;
+	case F_HUGE: {
+		size_t big = 2u * 1024 * 1024;
+		char *b = xmalloc(big);
+		memset(b, ' ', big);
+		n = snprintf(b, 64, "{\"%s\": %" PRId64 ",\"pad\":\"", s->field, v);
+		b[n] = ' ';
+		memcpy(b + big - 2, "\"}", 2);
+		respond(s, c, 200, "application/json", b, big, NULL);
+		free(b);
+		return;
+	}
+	case F_SLOW:
+		c->out.len = 0;
+		sb_printf(&c->out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n");
+		c->outoff = 0;
+		c->slow_left = 100000;
+		c->st = C_WRITE;
+		c->keepalive = 0;
+		c->kind = -1; /* after the headers: trickle */
+		set_events(s, c, EPOLLOUT);
+		return;
+	case F_REDIR_SAME:
+	case F_REDIR_OTHER:
+		if (f == F_REDIR_SAME)
+			snprintf(extra, sizeof(extra), "Location: /status2\r\n");
+		else /* another host: must not be followed */
+			snprintf(extra, sizeof(extra), "Location: http://127.0.0.2:%ld%s\r\n",
+				 s->base_port + c->node, s->status_path);
+		respond(s, c, 302, "text/plain", "", 0, extra);
+		return;
+	default:
+		break;
+	}
+	switch (f) {
+	case F_MISSING:
+	case F_TIME_ONLY:
+		n = snprintf(body, sizeof(body), "{\"version\": \"sim\", \"node\": %d}", c->node);
+		break;
+	case F_STRING:
+		n = snprintf(body, sizeof(body), "{\"%s\": \"%" PRId64 "\"}", s->field, v);
+		break;
+	case F_BADSTRING:
+		n = snprintf(body, sizeof(body), "{\"%s\": \"%" PRId64 "us\"}", s->field, v);
+		break;
+	case F_NEGSTRING:
+		n = snprintf(body, sizeof(body), "{\"%s\": \"-%" PRId64 "\"}", s->field, v);
+		break;
+	case F_FLOAT:
+		n = snprintf(body, sizeof(body), "{\"%s\": %" PRId64 ".75}", s->field, v);
+		break;
+	case F_NEGATIVE:
+		n = snprintf(body, sizeof(body), "{\"%s\": %" PRId64 "}", s->field, -v);
+		break;
+	case F_BOOL:
+		n = snprintf(body, sizeof(body), "{\"%s\": true}", s->field);
+		break;
+	case F_NULL:
+		n = snprintf(body, sizeof(body), "{\"%s\": null}", s->field);
+		break;
+	default:
+		n = snprintf(body, sizeof(body), "{\"%s\": %" PRId64 ", \"node\": %d, \"version\": \"sim\"}",
+			     s->field, v, c->node);
+	}
+	respond(s, c, 200, "application/json", body, (size_t)n, NULL);
+}
+
+/* A full request head is in c->in: decide what to do with it. */
+static void on_request(struct sim *s, struct conn *c, size_t head_len)
+{
+	struct simnode *nd = &s->nodes[c->node];
+	char path[1024] = "", ver[16] = "";
+	char *p;
+	c->keepalive = 1;
+	if (sscanf(c->in, "GET %1023s HTTP/%15s", path, ver) < 1) {
+		c->keepalive = 0;
+		c->kind = K_NOTFOUND;
+	} else {
+		if (!strcmp(ver, "1.0"))
+			c->keepalive = 0;
+		for (p = c->in; p && p < c->in + head_len; p = strstr(p, "\r\n")) {
+			p += 2;
+			if (!strncasecmp(p, "Connection:", 11)) {
+				char *v = p + 11;
+				while (*v == ' ')
+					v++;
+				if (!strncasecmp(v, "close", 5))
+					c->keepalive = 0;
+				else if (!strncasecmp(v, "keep-alive", 10))
+					c->keepalive = 1;
+			}
+		}
+		if (!strcmp(path, s->status_path))
+			c->kind = K_STATUS;
+		else if (!strcmp(path, "/time"))
+			c->kind = K_TIME;
+		else if (!strcmp(path, "/status2"))
+			c->kind = K_STATUS2;
+		else
+			c->kind = K_NOTFOUND;
+	}
+	memmove(c->in, c->in + head_len, c->inlen - head_len);
+	c->inlen -= head_len;
+	c->in[c->inlen] = 0;
+	c->fault_now = 0;
+	if (c->kind == K_STATUS) {
+		nd->requests++;
+		c->fault_now = nd->fault != F_NONE && nd->requests % nd->fault_every == 0;
+	}
+	if (c->fault_now && nd->fault == F_TIMEOUT) {
+		c->st = C_HOLD; /* never answer; the client gives up */
+		set_events(s, c, EPOLLIN);
+		return;
+	}
+	if (c->fault_now && nd->fault == F_CLOSE) {
+		conn_close(s, c);
+		return;
+	}
+	if (nd->delay_ms > 0) {
+		c->st = C_WAIT;
+		c->wake_ns = ipt_mono_ns() + nd->delay_ms * 1000000LL;
+		set_events(s, c, EPOLLIN);
+		return;
+	}
+	answer(s, c);
+}
+
+static void on_readable(struct sim *s, struct conn *c)
+{
+	for (;;) {
+		ssize_t r;
+		char *end;
+		if (c->inlen >= sizeof(c->in) - 1) {
+			conn_close(s, c);
+			return;
+		}
+		r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen, 0);
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			conn_close(s, c);
+			return;
+		}
+		if (r < 0)
+			return;
+		if (c->st != C_READ)
+			continue; /* held or delayed: discard nothing, just notice a close */
+		c->inlen += (size_t)r;
+		c->in[c->inlen] = 0;
+		end = strstr(c->in, "\r\n\r\n");
+		if (end) {
+			on_request(s, c, (size_t)(end + 4 - c->in));
+			return;
+		}
+	}
+}
+
+static void on_writable(struct sim *s, struct conn *c)
+{
+	while (c->outoff < c->out.len) {
+		ssize_t w = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			conn_close(s, c);
+			return;
+		}
+		c->outoff += (size_t)w;
+	}
+	if (c->kind == -1) {
+		c->st = C_SLOW;
+		c->wake_ns = ipt_mono_ns() + 100000000LL;
+		set_events(s, c, EPOLLIN);
+		return;
+	}
+	if (!c->keepalive) {
+		shutdown(c->fd, SHUT_WR);
+		conn_close(s, c);
+		return;
+	}
+	c->st = C_READ;
+	c->out.len = c->outoff = 0;
+	set_events(s, c, EPOLLIN);
+	if (strstr(c->in, "\r\n\r\n")) /* pipelined request already buffered */
+		on_request(s, c, (size_t)(strstr(c->in, "\r\n\r\n") + 4 - c->in));
+}
+
+static void on_timer(struct sim *s, struct conn *c)
+{
+	if (c->st == C_WAIT) {
+		answer(s, c);
+		return;
+	}
+	if (c->st == C_SLOW) {
+		if (c->slow_left == 0 || send(c->fd, " ", 1, MSG_NOSIGNAL) != 1) {
+			conn_close(s, c);
+			return;
+		}
+		c->slow_left--;
+		c->wake_ns = ipt_mono_ns() + 100000000LL;
+	}
+}
+
+static int listen_on(long port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"nodes", required_argument, 0, 'n'},   {"base-port", required_argument, 0, 'p'},
+		{"config", required_argument, 0, 'c'},  {"field", required_argument, 0, 'f'},
+		{"status-path", required_argument, 0, 's'}, {"duration", required_argument, 0, 'd'},
+		{"seed", required_argument, 0, 'S'},    {"ready-file", required_argument, 0, 'r'},
+		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+	};
+	struct sim s = {.n = 40, .base_port = 8080};
+	const char *config = NULL, *ready_file = NULL, *field = NULL, *spath = NULL;
+	double duration = 0;
+	long seed = 1, v;
+	int c, nodes_given = 0, port_given = 0, rc = 0;
+	int64_t end_ns = 0;
+	struct rlimit rl;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (ipt_parse_int_range(optarg, 1, 4096, &s.n)) {
+				ipt_err("sim: bad --nodes '%s' (1..4096)", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			nodes_given = 1;
+			break;
+		case 'p':
+			if (ipt_parse_int_range(optarg, 1, 65535, &s.base_port)) {
+				ipt_err("sim: bad --base-port '%s' (1..65535)", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			port_given = 1;
+			break;
+		case 'c': config = optarg; break;
+		case 'f': field = optarg; break;
+		case 's':
+			if (optarg[0] != '/') {
+				ipt_err("sim: bad --status-path '%s' (must start with '/')", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			spath = optarg;
+			break;
+		case 'd':
+			if (ipt_parse_double(optarg, &duration) || duration <= 0) {
+				ipt_err("sim: bad --duration '%s' (seconds > 0)", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			break;
+		case 'S':
+			if (ipt_parse_int_range(optarg, 0, 1L << 30, &v)) {
+				ipt_err("sim: bad --seed '%s'", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			seed = v;
+			break;
+		case 'r': ready_file = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return IPT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		ipt_err("sim: unexpected argument '%s'", argv[optind]);
+		return IPT_EXIT_USAGE;
+	}
+	s.field = xstrdup("ippan_time_us");
+	s.status_path = xstrdup("/status");
+	if (config) {
+		if (load_config(&s, config, nodes_given, port_given)) {
+			rc = IPT_EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		s.nodes = xcalloc((size_t)s.n, sizeof(*s.nodes));
+		for (long i = 0; i < s.n; i++)
+			s.nodes[i].fault_every = 1;
+	}
+	if (field) {
+		free(s.field);
+		s.field = xstrdup(field);
+	}
+	if (spath) {
+		free(s.status_path);
+		s.status_path = xstrdup(spath);
+	}
+	if (s.base_port + s.n - 1 > 65535) {
+		ipt_err("sim: ports %ld..%ld go above 65535", s.base_port, s.base_port + s.n - 1);
+		rc = IPT_EXIT_USAGE;
+		goto out;
+	}
+	for (long i = 0; i < s.n; i++)
+		s.nodes[i].rng ^= (uint64_t)seed * 0x94D049BB133111EBULL;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	s.nconns_cap = 65536;
+	s.conns = xcalloc((size_t)s.nconns_cap, sizeof(*s.conns));
+	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	for (long i = 0; i < s.n; i++) {
+		struct epoll_event e = {.events = EPOLLIN};
+		s.nodes[i].lfd = -1;
+		if (s.nodes[i].fault == F_DOWN)
+			continue;
+		s.nodes[i].lfd = listen_on(s.base_port + i);
+		if (s.nodes[i].lfd < 0) {
+			ipt_err("sim: cannot listen on 127.0.0.1:%ld: %s", s.base_port + i, strerror(errno));
+			rc = IPT_EXIT_FAIL;
+			goto out;
+		}
+		/* listening sockets are told apart from connections by a negative tag */
+		e.data.fd = -(int)(i + 1);
+		epoll_ctl(s.ep, EPOLL_CTL_ADD, s.nodes[i].lfd, &e);
+	}
+	s.start_mono = ipt_mono_ns();
+	if (duration > 0)
+		end_ns = s.start_mono + (int64_t)(duration * 1e9);
+	for (long i = 0; i < s.n; i++) {
+		struct simnode *nd = &s.nodes[i];
+		printf("node-%02ld http://127.0.0.1:%ld offset_us=%" PRId64 " drift_ppm=%g jitter_us=%" PRId64
+		       " step_at_ms=%" PRId64 " step_us=%" PRId64 " delay_ms=%" PRId64 " fault=%s fault_every=%ld\n",
+		       i, s.base_port + i, nd->offset_us, nd->drift_ppm, nd->jitter_us, nd->step_at_ms,
+		       nd->step_us, nd->delay_ms, fault_names[nd->fault], nd->fault_every);
+	}
+	printf("ready: %ld nodes on 127.0.0.1:%ld..%ld (%s field '%s')\n", s.n, s.base_port,
+	       s.base_port + s.n - 1, s.status_path, s.field);
+	fflush(stdout);
+	if (ready_file) {
+		FILE *f = fopen(ready_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	signal(SIGINT, sim_on_signal);
+	signal(SIGTERM, sim_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	while (!sim_stop) {
+		struct epoll_event ev[256];
+		int64_t now = ipt_mono_ns(), next = now + 200000000LL;
+		int n, tmo;
+		if (end_ns && now >= end_ns)
+			break;
+		for (int fd = 0; fd <= s.maxfd; fd++) {
+			struct conn *cc = s.conns[fd];
+			if (!cc || (cc->st != C_WAIT && cc->st != C_SLOW))
+				continue;
+			if (cc->wake_ns <= now)
+				on_timer(&s, cc);
+			else if (cc->wake_ns < next)
+				next = cc->wake_ns;
+		}
+		if (end_ns && end_ns < next)
+			next = end_ns;
+		now = ipt_mono_ns();
+		tmo = next > now ? (int)((next - now + 999999) / 1000000) : 0;
+		n = epoll_wait(s.ep, ev, 256, tmo);
+		for (int k = 0; k < n; k++) {
+			int tag = ev[k].data.fd;
+			if (tag < 0) {
+				int node = -tag - 1;
+				for (;;) {
+					int cfd = accept4(s.nodes[node].lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					struct conn *nc;
+					struct epoll_event e = {.events = EPOLLIN};
+					int one = 1;
+					if (cfd < 0)
+						break;
+					if (cfd >= s.nconns_cap) {
+						close(cfd);
+						continue;
+					}
+					setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					nc = xcalloc(1, sizeof(*nc));
+					nc->fd = cfd;
+					nc->node = node;
+					nc->st = C_READ;
+					s.conns[cfd] = nc;
+					if (cfd > s.maxfd)
+						s.maxfd = cfd;
+					e.data.fd = cfd;
+					epoll_ctl(s.ep, EPOLL_CTL_ADD, cfd, &e);
+				}
+				continue;
+			}
+			{
+				struct conn *cc = conn_get(&s, tag);
+				if (!cc)
+					continue;
+				if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					on_readable(&s, cc);
+				cc = conn_get(&s, tag);
+				if (cc && (ev[k].events & EPOLLOUT) && cc->st == C_WRITE)
+					on_writable(&s, cc);
+			}
+		}
+	}
+	for (int fd = 0; fd < s.nconns_cap; fd++)
+		if (s.conns[fd])
+			conn_close(&s, s.conns[fd]);
+	for (long i = 0; i < s.n; i++)
+		if (s.nodes[i].lfd >= 0)
+			close(s.nodes[i].lfd);
+	close(s.ep);
+out:
+	free(s.conns);
+	free(s.nodes);
+	free(s.field);
+	free(s.status_path);
+	return rc;
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "catalog.h"
+
+#define FE NETSEG_TIER_FENTRY
+#define KP NETSEG_TIER_KPROBE
+#define BTF NETSEG_TIER_TP_BTF
+#define RAW NETSEG_TIER_RAW_TP
+#define TP NETSEG_TIER_TRACEPOINT
+
+/* A tracepoint offered at all three tracepoint tiers; programs are named
+ * <base>_btf, <base>_raw and <base>_tp. */
+#define TP3(cat, name, base)                                                   \
+	{ BTF, #name, base "_btf" }, { RAW, #name, base "_raw" }, { TP, #cat "/" #name, base "_tp" }
+
+/* ---- pktwatch: the small tracer that proves the machinery ---------------- */
+static const struct tier_stage pktwatch_stages[] = {
+	{ "xmit", "packet handed to a device driver", false,
+	  { { FE, "dev_hard_start_xmit", "pw_xmit_fe" },
+	    { KP, "dev_hard_start_xmit", "pw_xmit_kp" },
+	    TP3(net, net_dev_start_xmit, "pw_xmit") } },
+	{ "recv", "packet received by a device, before IP", false,
+	  { TP3(net, netif_receive_skb, "pw_recv") } },
+	{ "l4", "packet delivered to the local ICMP/UDP/TCP receive function", true,
+	  { { FE, "icmp_rcv", "pw_icmp_fe" }, { FE, "udp_rcv", "pw_udp_fe" },
+	    { FE, "tcp_v4_rcv", "pw_tcp_fe" }, { KP, "icmp_rcv", "pw_icmp_kp" },
+	    { KP, "udp_rcv", "pw_udp_kp" }, { KP, "tcp_v4_rcv", "pw_tcp_kp" } } },
+};
+
+const struct tier_tool catalog_pktwatch = {
+	"pktwatch", false, pktwatch_stages, sizeof(pktwatch_stages) / sizeof(pktwatch_stages[0]),
+};
+
+/* ---- kernel_icmp_rtt (segments A, M on the sender VM; F, G, H receiver) -- */
+static const struct tier_stage rtt_stages[] = {
+	/* 5.10 sends requests through __ip_local_out and replies through
+	 * ip_output: hook the family; without functions, the device queue */
+	{ "ip_out", "echo enters IP output (else: the device queue)", false,
+	  { { FE, "__ip_local_out", "rtt_lout_fe" }, { FE, "ip_output", "rtt_iout_fe" },
+	    { KP, "__ip_local_out", "rtt_lout_kp" }, { KP, "ip_output", "rtt_iout_kp" },
+	    TP3(net, net_dev_queue, "rtt_devq") } },
+	{ "xmit", "echo leaves the NIC", false, { TP3(net, net_dev_xmit, "rtt_xmit") } },
+	{ "recv", "echo received by the NIC (first of the receive tracepoints)", false,
+	  { { BTF, "netif_receive_skb", "rtt_recv_btf" },
+	    { BTF, "netif_receive_skb_entry", "rtt_rxe_btf" },
+	    { BTF, "netif_receive_skb_list_entry", "rtt_rxl_btf" },
+	    { RAW, "netif_receive_skb", "rtt_recv_raw" },
+	    { RAW, "netif_receive_skb_entry", "rtt_rxe_raw" },
+	    { RAW, "netif_receive_skb_list_entry", "rtt_rxl_raw" },
+	    { TP, "net/netif_receive_skb", "rtt_recv_tp" },
+	    { TP, "net/netif_receive_skb_entry", "rtt_rxe_tp" },
+	    { TP, "net/netif_receive_skb_list_entry", "rtt_rxl_tp" } } },
+	{ "icmp_rcv", "echo reaches the ICMP layer (else: the ping socket wakes)", false,
+	  { { FE, "icmp_rcv", "rtt_icmp_fe" }, { KP, "icmp_rcv", "rtt_icmp_kp" },
+	    TP3(sock, sk_data_ready, "rtt_skrdy") } },
+};
+
+const struct tier_tool catalog_kernel_icmp_rtt = {
+	"kernel_icmp_rtt", true, rtt_stages, sizeof(rtt_stages) / sizeof(rtt_stages[0]),
+};
+
+/* ---- icmp_drop_detector (segments B, K, D, I and drops) ------------------ */
+static const struct tier_stage idd_stages[] = {
+	{ "recv", "request or reply received on an interface", false,
+	  { { BTF, "netif_receive_skb", "idd_recv_btf" },
+	    { BTF, "netif_receive_skb_entry", "idd_rxe_btf" },
+	    { BTF, "netif_receive_skb_list_entry", "idd_rxl_btf" },
+	    { RAW, "netif_receive_skb", "idd_recv_raw" },
+	    { RAW, "netif_receive_skb_entry", "idd_rxe_raw" },
+	    { RAW, "netif_receive_skb_list_entry", "idd_rxl_raw" },
+	    { TP, "net/netif_receive_skb", "idd_recv_tp" },
+	    { TP, "net/netif_receive_skb_entry", "idd_rxe_tp" },
+	    { TP, "net/netif_receive_skb_list_entry", "idd_rxl_tp" } } },
+	{ "xmit", "request or reply sent on an interface", false,
+	  { TP3(net, net_dev_xmit, "idd_xmit") } },
+	{ "drop", "the kernel frees a packet of the flow with a drop reason", true,
+	  { TP3(skb, kfree_skb, "idd_drop") } },
+};
+
+const struct tier_tool catalog_icmp_drop_detector = {
+	"icmp_drop_detector", true, idd_stages, sizeof(idd_stages) / sizeof(idd_stages[0]),
+};
+
+/* ---- tun_tx_to_kvm_irq (segments E, L) ----------------------------------- */
+static const struct tier_stage tki_stages[] = {
+	{ "tun_xmit", "tap transmits the packet toward the VM", false,
+	  { { FE, "tun_net_xmit", "tki_tun_fe" }, { KP, "tun_net_xmit", "tki_tun_kp" },
+	    TP3(net, net_dev_start_xmit, "tki_tun") } },
+	/* vhost_signal is inlined on 5.x; this is the call that survives */
+	{ "vhost_signal", "vhost adds used buffers and signals the guest", true,
+	  { { FE, "vhost_add_used_and_signal_n", "tki_vhost_fe" },
+	    { KP, "vhost_add_used_and_signal_n", "tki_vhost_kp" } } },
+	/* renamed eventfd_signal_mask in 6.8 */
+	{ "eventfd", "the vq's call eventfd is signalled", true,
+	  { { FE, "eventfd_signal", "tki_efd_fe" }, { FE, "eventfd_signal_mask", "tki_efdm_fe" },
+	    { KP, "eventfd_signal", "tki_efd_kp" }, { KP, "eventfd_signal_mask", "tki_efdm_kp" } } },
+	{ "irqfd", "KVM's irqfd wakes on that eventfd", true,
+	  { { FE, "irqfd_wakeup", "tki_irqfd_fe" }, { KP, "irqfd_wakeup", "tki_irqfd_kp" } } },
+	{ "kvm_inject", "KVM injects the interrupt (MSI or GSI)", false,
+	  { { BTF, "kvm_msi_set_irq", "tki_msi_btf" }, { BTF, "kvm_set_irq", "tki_gsi_btf" },
+	    { RAW, "kvm_msi_set_irq", "tki_msi_raw" }, { RAW, "kvm_set_irq", "tki_gsi_raw" },
+	    { TP, "kvm/kvm_msi_set_irq", "tki_msi_tp" }, { TP, "kvm/kvm_set_irq", "tki_gsi_tp" } } },
+	/* tracepoint-only kernels and user-space VMMs: link through the thread */
+	{ "tap_read", "a VMM thread reads the tap (links stage 1 to 5 by thread)", true,
+	  { { TP, "syscalls/sys_exit_read", "tki_read_tp" },
+	    { TP, "syscalls/sys_exit_readv", "tki_readv_tp" } } },
+};
+
+const struct tier_tool catalog_tun_tx_to_kvm_irq = {
+	"tun_tx_to_kvm_irq", true, tki_stages, sizeof(tki_stages) / sizeof(tki_stages[0]),
+};
+
+/* ---- status_ts (socket-level stamps of HTTP /status) --------------------- */
+static const struct tier_stage sts_stages[] = {
+	{ "rx", "bytes reach a TCP socket (request on a node, reply on a probe)", false,
+	  { { FE, "tcp_data_ready", "sts_rx_fe" }, { KP, "tcp_data_ready", "sts_rx_kp" },
+	    TP3(sock, sk_data_ready, "sts_rx") } },
+	{ "tx", "bytes leave a TCP socket", false,
+	  { { FE, "tcp_sendmsg", "sts_tx_fe" }, { KP, "tcp_sendmsg", "sts_tx_kp" },
+	    TP3(sock, sock_send_length, "sts_tx") } },
+	{ "state", "TCP connection state changes (find the 4-tuple)", false,
+	  { TP3(sock, inet_sock_set_state, "sts_state") } },
+};
+
+const struct tier_tool catalog_status_ts = {
+	"status_ts", true, sts_stages, sizeof(sts_stages) / sizeof(sts_stages[0]),
+};
+
+const struct tier_tool *const catalog_tools[] = {
+	&catalog_pktwatch,          &catalog_kernel_icmp_rtt, &catalog_icmp_drop_detector,
+	&catalog_tun_tx_to_kvm_irq, &catalog_status_ts,       NULL,
+};

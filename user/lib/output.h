@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records for people and for programs from one description: a tool fills a
+ * record with typed fields, and out_emit() prints it either as text (labels
+ * kept from the original tools) or as one JSON line. Output is line
+ * buffered, so a tracer killed mid-run has lost nothing it printed.
+ */
+#ifndef NETSEG_OUTPUT_H
+#define NETSEG_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum out_kind {
+	OUT_U64,
+	OUT_S64,
+	OUT_F64,
+	OUT_BOOL,
+	OUT_STR,
+	OUT_IP4,      /* u: IPv4 address in network order */
+	OUT_NS,       /* u: duration in ns; text shows us with 3 decimals */
+	OUT_WALL,     /* u: ns since the epoch; text shows local HH:MM:SS.uuuuuu */
+	OUT_JSON,     /* str: a ready JSON value (array/object); text shows `text` */
+};
+
+enum out_flags {
+	OUT_TEXT_HIDE = 1 << 0,
+	OUT_JSON_HIDE = 1 << 1,
+	OUT_TEXT_NEWLINE = 1 << 2,   /* text: start an indented line before it */
+	OUT_TEXT_BARE = 1 << 3,      /* text: value without its label */
+};
+
+#define OUT_MAX_FIELDS 96
+#define OUT_STRBUF 16384
+
+struct out_field {
+	const char *key;     /* JSON key */
+	const char *label;   /* text label; NULL: same as key. "X:" prints "X: v" */
+	enum out_kind kind;
+	unsigned flags;
+	uint64_t u;
+	int64_t s;
+	double f;
+	const char *str;
+	const char *text;    /* OUT_JSON: what text shows instead */
+};
+
+struct out_rec {
+	const char *type;
+	int n;
+	bool overflow;
+	struct out_field f[OUT_MAX_FIELDS];
+	size_t strused;
+	char strbuf[OUT_STRBUF];
+};
+
+/* Where records go, and in which form. Sets line buffering on `stream`. */
+void out_setup(FILE *stream, bool json);
+bool out_is_json(void);
+FILE *out_stream(void);
+
+void out_begin(struct out_rec *r, const char *type);
+void out_u64(struct out_rec *r, const char *key, const char *label, uint64_t v, unsigned flags);
+void out_s64(struct out_rec *r, const char *key, const char *label, int64_t v, unsigned flags);
+void out_f64(struct out_rec *r, const char *key, const char *label, double v, unsigned flags);
+void out_bool(struct out_rec *r, const char *key, const char *label, bool v, unsigned flags);
+void out_str(struct out_rec *r, const char *key, const char *label, const char *v,
+	     unsigned flags);
+void out_ip4(struct out_rec *r, const char *key, const char *label, uint32_t be_addr,
+	     unsigned flags);
+void out_ns(struct out_rec *r, const char *key, const char *label, uint64_t ns, unsigned flags);
+void out_wall(struct out_rec *r, const char *key, const char *label, uint64_t wall_ns,
+	      unsigned flags);
+void out_json(struct out_rec *r, const char *key, const char *json, const char *text,
+	      unsigned flags);
+
+/* Render to a buffer (tests) or to the configured stream. */
+int out_render(const struct out_rec *r, bool json, char *buf, size_t len);
+void out_emit(const struct out_rec *r);
+
+/* Append `s` to buf as a JSON string literal (with quotes). Returns the
+ * length it needed, like snprintf. */
+size_t out_json_string(char *buf, size_t len, const char *s);
+
+#endif /* NETSEG_OUTPUT_H */

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "privs.h"
+#include "tracer.h"
+
+static bool libbpf_verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
+		 const struct tier_tool *stages)
+{
+	char err[512];
+
+	memset(t, 0, sizeof(*t));
+	t->tool = tool;
+	t->opts = opts;
+	t->counters_fd = -1;
+	libbpf_verbose = opts->verbose;
+	libbpf_set_print(libbpf_print);
+	if (privs_require(tool) || btf_require(tool))
+		return CLI_EXIT_PRIVS;
+	if (netns_resolve(opts->netns, &t->ns, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", tool, err);
+		return CLI_EXIT_USAGE;
+	}
+	if (loop_signals_install()) {
+		fprintf(stderr, "%s: cannot install signal handlers: %s\n", tool, strerror(errno));
+		return 1;
+	}
+	if (tier_plan_make(stages, opts->tier, &t->plan, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", tool, err);
+		return 1;
+	}
+	t->clock = clock_default();
+	return 0;
+}
+
+int tracer_apply_plan(struct tracer *t, struct bpf_object *obj)
+{
+	char err[512];
+
+	if (tier_plan_apply(&t->plan, obj, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", t->tool, err);
+		return 1;
+	}
+	return 0;
+}
+
+int tracer_attach(struct tracer *t, struct bpf_object *obj)
+{
+	struct bpf_map *counters = bpf_object__find_map_by_name(obj, "netseg_counters");
+	char err[512];
+
+	if (counters)
+		t->counters_fd = bpf_map__fd(counters);
+	if (tier_plan_attach(&t->plan, obj, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", t->tool, err);
+		return 1;
+	}
+	t->start_mono_ns = clock_mono_ns();
+	return 0;
+}
+
+int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len)
+{
+	size_t off = 0;
+
+#define PUT(...) (off += snprintf(off < len ? buf + off : NULL, off < len ? len - off : 0, __VA_ARGS__))
+	PUT("{");
+	for (int s = 0; s < plan->tool->n_stages; s++) {
+		const struct tier_stage *st = &plan->tool->stages[s];
+		const struct tier_choice *c = &plan->stage[s];
+		bool first = true;
+
+		PUT("%s\"%s\":{\"tier\":\"%s\",\"hooks\":[", s ? "," : "", st->name,
+		    tier_name(c->tier));
+		for (int i = 0; i < TIER_MAX_HOOKS && st->hooks[i].tier; i++) {
+			if (st->hooks[i].tier != c->tier || !c->hook_ok[i])
+				continue;
+			PUT("%s{\"target\":\"%s\",\"prog\":\"%s\"}", first ? "" : ",",
+			    c->tier == NETSEG_TIER_KPROBE ? c->resolved[i] : st->hooks[i].target,
+			    st->hooks[i].prog);
+			first = false;
+		}
+		PUT("]}");
+	}
+	PUT("}");
+#undef PUT
+	return (int)off;
+}
+
+static void add_run_facts(struct tracer *t, struct out_rec *r)
+{
+	char tiers_text[512], tiers_json[4096];
+
+	tier_plan_format(&t->plan, tiers_text, sizeof(tiers_text));
+	tracer_tiers_json(&t->plan, tiers_json, sizeof(tiers_json));
+	out_json(r, "tiers", tiers_json, tiers_text, 0);
+	out_u64(r, "netns", NULL, t->ns.ino, 0);
+}
+
+void tracer_ready_begin(struct tracer *t, struct out_rec *r)
+{
+	out_begin(r, "ready");
+	out_str(r, "kind", NULL, "READY", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_str(r, "tool", NULL, t->tool, OUT_TEXT_BARE);
+	out_str(r, "version", NULL, NETSEG_VERSION, OUT_TEXT_HIDE);
+	out_u64(r, "pid", NULL, (uint64_t)getpid(), 0);
+	out_wall(r, "wall_ns", NULL, clock_real_ns(), OUT_TEXT_HIDE);
+	add_run_facts(t, r);
+}
+
+int tracer_ready_emit(struct tracer *t, const struct out_rec *r)
+{
+	char line[8192];
+	FILE *f;
+
+	out_emit(r);
+	if (!t->opts->ready_file)
+		return 0;
+	f = fopen(t->opts->ready_file, "we");
+	if (!f) {
+		fprintf(stderr, "%s: cannot write --ready-file '%s': %s\n", t->tool,
+			t->opts->ready_file, strerror(errno));
+		return 1;
+	}
+	out_render(r, true, line, sizeof(line));
+	fprintf(f, "%s\n", line);
+	fclose(f);
+	return 0;
+}
+
+struct loop_ctx {
+	struct tracer *t;
+	int (*tick)(void *);
+	void *ctx;
+};
+
+static int tracer_tick(void *arg)
+{
+	struct loop_ctx *lc = arg;
+
+	/* NTP may slew realtime; keep wall stamps honest on long runs */
+	clock_refresh(lc->t->clock, 60ull * 1000000000ull);
+	return lc->tick ? lc->tick(lc->ctx) : 0;
+}
+
+enum loop_end tracer_loop(struct tracer *t, struct ring_buffer *rb, int (*tick)(void *),
+			  void *ctx)
+{
+	struct loop_ctx lc = { t, tick, ctx };
+	enum loop_end how;
+	int err;
+
+	how = loop_run(rb, t->opts->duration_s, tracer_tick, &lc, &err);
+	if (how == LOOP_END_ERROR)
+		fprintf(stderr, "%s: polling the ring buffer failed: %s\n", t->tool, strerror(-err));
+	return how;
+}
+
+int tracer_counters(struct tracer *t, uint64_t *out, uint64_t *per_cpu_lost, int max_cpus)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	memset(out, 0, sizeof(uint64_t) * NETSEG_CNT_MAX);
+	if (t->counters_fd < 0 || ncpu <= 0)
+		return -ENOENT;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 k = 0; k < NETSEG_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(t->counters_fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			out[k] += vals[c];
+			if (k == NETSEG_CNT_RB_LOST && per_cpu_lost && c < max_cpus)
+				per_cpu_lost[c] = vals[c];
+		}
+	}
+	free(vals);
+	return 0;
+}
+
+void tracer_summary_fields(struct tracer *t, struct out_rec *r, enum loop_end how)
+{
+	uint64_t cnt[NETSEG_CNT_MAX], lost_cpu[256] = {};
+	int ncpu = libbpf_num_possible_cpus();
+	char buf[4096];
+	size_t off = 0;
+
+	tracer_counters(t, cnt, lost_cpu, 256);
+	out_str(r, "ended_by", "ended-by", how == LOOP_END_SIGNAL ? (loop_stop_signal() == 15 ?
+				"SIGTERM" : "SIGINT") : loop_end_name(how), 0);
+	out_ns(r, "run_ns", "run_us", clock_mono_ns() - t->start_mono_ns, 0);
+	out_u64(r, "records", NULL, t->records, 0);
+	out_u64(r, "lost", NULL, cnt[NETSEG_CNT_RB_LOST], 0);
+	off += snprintf(buf, sizeof(buf), "[");
+	for (int c = 0; c < ncpu && c < 256 && off < sizeof(buf); c++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%llu", c ? "," : "",
+				(unsigned long long)lost_cpu[c]);
+	if (off < sizeof(buf))
+		snprintf(buf + off, sizeof(buf) - off, "]");
+	out_json(r, "lost_per_cpu", buf, buf, OUT_TEXT_HIDE);
+	out_u64(r, "parse_rejects", NULL, cnt[NETSEG_CNT_PARSE_REJECT], 0);
+	out_u64(r, "ipv6_rejects", NULL, cnt[NETSEG_CNT_IPV6], 0);
+	out_u64(r, "map_full", NULL, cnt[NETSEG_CNT_MAP_FULL], 0);
+	out_u64(r, "evicted", NULL, cnt[NETSEG_CNT_EVICTED], 0);
+	out_u64(r, "filtered", NULL, cnt[NETSEG_CNT_FILTERED], 0);
+	out_s64(r, "clock_drift_ns", NULL, t->clock ? t->clock->last_drift_ns : 0, OUT_TEXT_HIDE);
+	add_run_facts(t, r);
+}
+
+void tracer_end(struct tracer *t)
+{
+	tier_plan_detach(&t->plan);
+}
+
+uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns)
+{
+	return clock_mono_to_wall(t->clock, mono_ns);
+}

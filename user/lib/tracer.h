@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What every tracer's main() does around its own logic, in one place:
+ * privilege and BTF checks, libbpf logging, namespace resolution, the tier
+ * plan, the ready record (stdout and --ready-file), the poll loop and the
+ * shared counters in the summary.
+ */
+#ifndef NETSEG_TRACER_H
+#define NETSEG_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cli.h"
+#include "clock.h"
+#include "loop.h"
+#include "netns.h"
+#include "output.h"
+#include "tier.h"
+
+struct bpf_object;
+struct ring_buffer;
+
+#define NETSEG_VERSION "0.1.0"
+
+struct tracer {
+	const char *tool;
+	struct cli_common *opts;
+	struct tier_plan plan;
+	struct netseg_netns ns;
+	struct netseg_clock *clock;
+	int counters_fd;
+	uint64_t start_mono_ns;
+	uint64_t records;
+};
+
+/* Checks and decisions before open: returns 0, or the exit status after
+ * printing one line (1: privileges/BTF/tier, 2: bad --netns). */
+int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
+		 const struct tier_tool *stages);
+/* Between open and load: autoload per plan. */
+int tracer_apply_plan(struct tracer *t, struct bpf_object *obj);
+/* After load: attach, remember the counters map. Returns 0 or 1. */
+int tracer_attach(struct tracer *t, struct bpf_object *obj);
+/* The ready record: begin adds tool, pid, tiers and netns; the tool adds
+ * its filters; emit prints it and writes --ready-file. */
+void tracer_ready_begin(struct tracer *t, struct out_rec *r);
+int tracer_ready_emit(struct tracer *t, const struct out_rec *r);
+/* Loop until a stop; ticks re-measure the clock. */
+enum loop_end tracer_loop(struct tracer *t, struct ring_buffer *rb, int (*tick)(void *),
+			  void *ctx);
+/* Sum the per-CPU counters into out[NETSEG_CNT_MAX]; per_cpu_lost, when not
+ * NULL, receives the lost-record count per CPU (up to max_cpus). */
+int tracer_counters(struct tracer *t, uint64_t *out, uint64_t *per_cpu_lost, int max_cpus);
+/* Add the shared counters, tiers and run facts to a summary record. */
+void tracer_summary_fields(struct tracer *t, struct out_rec *r, enum loop_end how);
+void tracer_end(struct tracer *t);
+
+/* The tiers per stage as a JSON object, for ready and summary records. */
+int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len);
+uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns);
+
+#endif /* NETSEG_TRACER_H */
