@@ -36,7 +36,8 @@ BPF_HDRS := $(wildcard bpf/*.h)
 CFLAGS ?= -g -O2
 WARN := -Wall -Wextra -Werror
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf $(WARN)
+# BPF_PROG/BPF_KPROBE generate a ctx parameter that thin entry programs ignore
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf $(WARN) -Wno-unused-parameter
 
 ifeq ($(SANITIZE),1)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -33,7 +33,7 @@ static __always_inline bool netseg_ifset_has(const volatile struct netseg_ifset 
 	if (!n)
 		return true;
 #pragma unroll
-	for (int i = 0; i < NETSEG_MAX_IFS; i++) {
+	for (__u32 i = 0; i < NETSEG_MAX_IFS; i++) {
 		if (i < n && set->ifindex[i] == ifindex)
 			return true;
 	}

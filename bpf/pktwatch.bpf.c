@@ -15,8 +15,10 @@
 const volatile __u8 pw_l4proto = 0;
 const volatile __u32 pw_addr = 0;        /* network order; either end */
 const volatile struct netseg_ifset pw_ifs = {};
+const volatile __u16 pw_port_lo = 0;     /* TCP/UDP: either port in range */
+const volatile __u16 pw_port_hi = 0;
 
-static __always_inline int pw_handle(void *ctx, struct sk_buff *skb, struct net_device *dev,
+static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev,
 				     enum pw_stage stage, enum netseg_tier tier,
 				     enum netseg_l3_at at)
 {
@@ -41,6 +43,9 @@ static __always_inline int pw_handle(void *ctx, struct sk_buff *skb, struct net_
 	if (pw_l4proto && pkt.l4proto != pw_l4proto)
 		return 0;
 	if (pw_addr && pkt.saddr != pw_addr && pkt.daddr != pw_addr)
+		return 0;
+	if (pw_port_hi && !((pkt.sport >= pw_port_lo && pkt.sport <= pw_port_hi) ||
+			    (pkt.dport >= pw_port_lo && pkt.dport <= pw_port_hi)))
 		return 0;
 
 	e = netseg_reserve(struct pw_event);
@@ -72,31 +77,31 @@ static __always_inline int pw_handle(void *ctx, struct sk_buff *skb, struct net_
 SEC("fentry/dev_hard_start_xmit")
 int BPF_PROG(pw_xmit_fe, struct sk_buff *skb, struct net_device *dev)
 {
-	return pw_handle(ctx, skb, dev, PW_STAGE_XMIT, NETSEG_TIER_FENTRY, NETSEG_L3_AT_NETHDR);
+	return pw_handle(skb, dev, PW_STAGE_XMIT, NETSEG_TIER_FENTRY, NETSEG_L3_AT_NETHDR);
 }
 
 SEC("kprobe")
 int BPF_KPROBE(pw_xmit_kp, struct sk_buff *skb, struct net_device *dev)
 {
-	return pw_handle(ctx, skb, dev, PW_STAGE_XMIT, NETSEG_TIER_KPROBE, NETSEG_L3_AT_NETHDR);
+	return pw_handle(skb, dev, PW_STAGE_XMIT, NETSEG_TIER_KPROBE, NETSEG_L3_AT_NETHDR);
 }
 
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(pw_xmit_btf, struct sk_buff *skb, struct net_device *dev)
 {
-	return pw_handle(ctx, skb, dev, PW_STAGE_XMIT, NETSEG_TIER_TP_BTF, NETSEG_L3_AT_NETHDR);
+	return pw_handle(skb, dev, PW_STAGE_XMIT, NETSEG_TIER_TP_BTF, NETSEG_L3_AT_NETHDR);
 }
 
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(pw_xmit_raw, struct sk_buff *skb, struct net_device *dev)
 {
-	return pw_handle(ctx, skb, dev, PW_STAGE_XMIT, NETSEG_TIER_RAW_TP, NETSEG_L3_AT_NETHDR);
+	return pw_handle(skb, dev, PW_STAGE_XMIT, NETSEG_TIER_RAW_TP, NETSEG_L3_AT_NETHDR);
 }
 
 SEC("tracepoint/net/net_dev_start_xmit")
 int pw_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
 {
-	return pw_handle(args, (struct sk_buff *)args->skbaddr, NULL, PW_STAGE_XMIT,
+	return pw_handle((struct sk_buff *)args->skbaddr, NULL, PW_STAGE_XMIT,
 			 NETSEG_TIER_TRACEPOINT, NETSEG_L3_AT_NETHDR);
 }
 
@@ -104,19 +109,19 @@ int pw_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(pw_recv_btf, struct sk_buff *skb)
 {
-	return pw_handle(ctx, skb, NULL, PW_STAGE_RECV, NETSEG_TIER_TP_BTF, NETSEG_L3_AT_DATA);
+	return pw_handle(skb, NULL, PW_STAGE_RECV, NETSEG_TIER_TP_BTF, NETSEG_L3_AT_DATA);
 }
 
 SEC("raw_tp/netif_receive_skb")
 int BPF_PROG(pw_recv_raw, struct sk_buff *skb)
 {
-	return pw_handle(ctx, skb, NULL, PW_STAGE_RECV, NETSEG_TIER_RAW_TP, NETSEG_L3_AT_DATA);
+	return pw_handle(skb, NULL, PW_STAGE_RECV, NETSEG_TIER_RAW_TP, NETSEG_L3_AT_DATA);
 }
 
 SEC("tracepoint/net/netif_receive_skb")
 int pw_recv_tp(struct trace_event_raw_net_dev_template *args)
 {
-	return pw_handle(args, (struct sk_buff *)args->skbaddr, NULL, PW_STAGE_RECV,
+	return pw_handle((struct sk_buff *)args->skbaddr, NULL, PW_STAGE_RECV,
 			 NETSEG_TIER_TRACEPOINT, NETSEG_L3_AT_DATA);
 }
 
@@ -126,13 +131,13 @@ int pw_recv_tp(struct trace_event_raw_net_dev_template *args)
 	SEC("fentry/" #fn)                                                             \
 	int BPF_PROG(fe_name, struct sk_buff *skb)                                     \
 	{                                                                              \
-		return pw_handle(ctx, skb, NULL, PW_STAGE_L4, NETSEG_TIER_FENTRY,      \
+		return pw_handle(skb, NULL, PW_STAGE_L4, NETSEG_TIER_FENTRY,      \
 				 NETSEG_L3_AT_NETHDR);                                 \
 	}                                                                              \
 	SEC("kprobe")                                                                  \
 	int BPF_KPROBE(kp_name, struct sk_buff *skb)                                   \
 	{                                                                              \
-		return pw_handle(ctx, skb, NULL, PW_STAGE_L4, NETSEG_TIER_KPROBE,      \
+		return pw_handle(skb, NULL, PW_STAGE_L4, NETSEG_TIER_KPROBE,      \
 				 NETSEG_L3_AT_NETHDR);                                 \
 	}
 

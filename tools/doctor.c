@@ -229,6 +229,7 @@ int doctor_main(int argc, char **argv)
 	int n_mods, rb;
 	bool text;
 
+	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
 	text = !doctor_json;

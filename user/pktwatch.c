@@ -20,6 +20,7 @@ static struct env {
 	int l4proto;              /* 0: any */
 	uint32_t host;            /* network order; 0: any */
 	const char *ifnames;
+	uint64_t port_lo, port_hi;  /* 0-0: any */
 	struct netseg_ifset ifs;
 	uint64_t stage_count[PW_STAGE_MAX];
 	uint64_t tier_count[NETSEG_TIER_MAX];
@@ -39,15 +40,17 @@ static const char doc[] =
 	"  pktwatch                          # ICMP in this network namespace\n"
 	"  pktwatch --host 198.18.0.2 -j     # ICMP to or from one address, JSON lines\n"
 	"  pktwatch --proto all -i eth0,eth1 # every IPv4 packet on two interfaces\n"
+	"  pktwatch --proto tcp --port 8080-8119\n"
 	"  pktwatch --tier raw_tp --duration 5\n"
 	"  pktwatch --netns all --tier tp    # every namespace, classic tracepoints";
 
-enum { OPT_PROTO = 0x2000, OPT_HOST };
+enum { OPT_PROTO = 0x2000, OPT_HOST, OPT_PORT };
 
 static const struct argp_option opts[] = {
 	{ "proto", OPT_PROTO, "PROTO", 0, "icmp (default), tcp, udp or all", 0 },
 	{ "host", OPT_HOST, "ADDR", 0, "only packets from or to this IPv4 address", 0 },
 	{ "interface", 'i', "IFS", 0, "only these interfaces (comma list)", 0 },
+	{ "port", OPT_PORT, "N|LO-HI", 0, "TCP/UDP only: source or destination port in range", 0 },
 	{},
 };
 
@@ -72,6 +75,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'i':
 		env.ifnames = arg;
+		break;
+	case OPT_PORT:
+		if (cli_parse_range("--port", arg, 1, 65535, &env.port_lo, &env.port_hi, err,
+				    sizeof(err)))
+			cli_usage_error("%s", err);
 		break;
 	case ARGP_KEY_ARG:
 		cli_usage_error("unexpected argument '%s' (see --help)", arg);
@@ -212,6 +220,8 @@ int main(int argc, char **argv)
 	skel->rodata->pw_l4proto = env.l4proto;
 	skel->rodata->pw_addr = env.host;
 	memcpy((void *)&skel->rodata->pw_ifs, &env.ifs, sizeof(env.ifs));
+	skel->rodata->pw_port_lo = env.port_lo;
+	skel->rodata->pw_port_hi = env.port_hi;
 	if (tracer_apply_plan(&t, skel->obj))
 		goto cleanup;
 	if (pktwatch_bpf__load(skel)) {
@@ -232,6 +242,10 @@ int main(int argc, char **argv)
 		out_ip4(&ready, "host", NULL, env.host, 0);
 	if (env.ifnames)
 		out_str(&ready, "interfaces", NULL, env.ifnames, 0);
+	if (env.port_hi) {
+		out_u64(&ready, "port_lo", NULL, env.port_lo, 0);
+		out_u64(&ready, "port_hi", NULL, env.port_hi, 0);
+	}
 	if (tracer_ready_emit(&t, &ready))
 		goto cleanup;
 

@@ -1,3 +1,640 @@
+/* analyze: every out/ippantime_*.csv -> REPORT.md (the original's layout, then ours:
+ * verdicts, jitter hotspots, plots) and optionally REPORT.json. */
 #include "cmds.h"
 #include "common.h"
-int cmd_analyze(int argc, char **argv) { (void)argc; (void)argv; ipt_err("analyze: not yet"); return 1; }
+#include "csvio.h"
+#include "stats.h"
+#include "svg.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char usage[] =
+	"usage: ippantime analyze [--out-dir DIR] [--json] [CSV...]\n"
+	"\n"
+	"Read DIR/ippantime_*.csv (or the CSV files given), keyed by their probe column, and write\n"
+	"DIR/REPORT.md: per probe a table of nodes ranked worst first (|off p99|, jitter p99,\n"
+	"rtt p99), every pair of probes compared, a verdict per node, jitter hotspots and SVG\n"
+	"plots (DIR/offset_<probe>.svg, DIR/heatmap_off_p99.svg). A node without a valid sample is\n"
+	"listed with '—'. DIR defaults to ./out.\n"
+	"  --json   also write DIR/REPORT.json and print it on stdout\n"
+	"\n"
+	"examples:\n"
+	"  ippantime analyze --out-dir out\n"
+	"  ippantime analyze --out-dir /tmp/r --json /tmp/a.csv /tmp/b.csv | jq .verdicts\n";
+
+/* Verdict thresholds (the seed's interpretation table made concrete). */
+#define BIG_OFFSET_US 10000   /* "large offset (>10ms)" */
+#define HIGH_JITTER_US 2000   /* jitter p99 above this is "high" */
+#define DISAGREE_US 2000      /* probes whose off p99 differ by more disagree */
+
+struct nstat {
+	char *node;
+	int64_t *off, *jit;
+	double *rtt, *ts;
+	int64_t *tso;
+	size_t noff, njit, nrtt, nts;
+	long ok, total, back;
+	/* results */
+	int have;
+	int64_t p50, p95, p99, j95, j99, norm;
+	double r99;
+	int have_r;
+};
+
+struct pstat {
+	char *probe;
+	struct nstat *n;
+	size_t nn;
+	int64_t tmin;
+	int have_tmin;
+};
+
+struct an {
+	struct pstat *p;
+	size_t np;
+	size_t ninputs;
+	char **inputs;
+};
+
+static void *grow(void *a, size_t n, size_t sz)
+{
+	if ((n & (n - 1)) == 0)
+		a = xrealloc(a, (n ? n * 2 : 1) * sz);
+	return a;
+}
+
+static struct pstat *get_probe(struct an *a, const char *name)
+{
+	for (size_t i = 0; i < a->np; i++)
+		if (!strcmp(a->p[i].probe, name))
+			return &a->p[i];
+	a->p = grow(a->p, a->np, sizeof(*a->p));
+	memset(&a->p[a->np], 0, sizeof(a->p[0]));
+	a->p[a->np].probe = xstrdup(name);
+	return &a->p[a->np++];
+}
+
+static struct nstat *get_node(struct pstat *p, const char *name)
+{
+	for (size_t i = 0; i < p->nn; i++)
+		if (!strcmp(p->n[i].node, name))
+			return &p->n[i];
+	p->n = grow(p->n, p->nn, sizeof(*p->n));
+	memset(&p->n[p->nn], 0, sizeof(p->n[0]));
+	p->n[p->nn].node = xstrdup(name);
+	return &p->n[p->nn++];
+}
+
+enum { C_PROBE, C_NODE, C_OK, C_T0, C_RTT, C_OFF, C_JIT, C_BACK, C__N };
+static const char *const need[C__N] = {"probe", "node", "ok", "t0_wall_ns", "rtt_ms",
+				       "offset_us", "jitter_us", "monotonic_backwards"};
+
+static int read_csv(struct an *a, const char *path)
+{
+	size_t len;
+	char *buf = ipt_read_file(path, &len);
+	struct csv_reader r;
+	struct csv_row row = {0};
+	int idx[C__N], rc;
+	size_t maxidx = 0;
+
+	if (!buf) {
+		ipt_err("analyze: cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	csv_reader_init(&r, buf, len);
+	if (csv_next(&r, &row) != 1) {
+		ipt_err("analyze: %s: empty file (no header)", path);
+		free(buf);
+		csv_row_free(&row);
+		return -1;
+	}
+	for (int c = 0; c < C__N; c++) {
+		idx[c] = -1;
+		for (size_t i = 0; i < row.n; i++)
+			if (!strcmp(row.f[i], need[c]))
+				idx[c] = (int)i;
+		if (idx[c] < 0) {
+			ipt_err("analyze: %s:1: missing column '%s'", path, need[c]);
+			free(buf);
+			csv_row_free(&row);
+			return -1;
+		}
+		if ((size_t)idx[c] > maxidx)
+			maxidx = (size_t)idx[c];
+	}
+	for (;;) {
+		size_t line = r.line;
+		struct pstat *p;
+		struct nstat *n;
+		int64_t off, jit, t0;
+		double rtt;
+		rc = csv_next(&r, &row);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			fprintf(stderr, "ippantime: analyze: %s:%zu: warning: unterminated quoted field, rest ignored\n",
+				path, line);
+			break;
+		}
+		if (row.n == 1 && !row.f[0][0])
+			continue; /* blank line */
+		if (row.n <= maxidx) {
+			/* e.g. the last line of a probe killed mid-write */
+			fprintf(stderr, "ippantime: analyze: %s:%zu: warning: short row (%zu fields) ignored\n",
+				path, line, row.n);
+			continue;
+		}
+		p = get_probe(a, row.f[idx[C_PROBE]]);
+		n = get_node(p, row.f[idx[C_NODE]]);
+		n->total++;
+		if (!strcmp(row.f[idx[C_OK]], "1")) {
+			n->ok++;
+			if (!ipt_parse_i64(row.f[idx[C_OFF]], &off)) {
+				n->off = grow(n->off, n->noff, sizeof(*n->off));
+				n->off[n->noff++] = off;
+				if (!ipt_parse_i64(row.f[idx[C_T0]], &t0)) {
+					n->ts = grow(n->ts, n->nts, sizeof(*n->ts));
+					n->tso = grow(n->tso, n->nts, sizeof(*n->tso));
+					n->ts[n->nts] = (double)t0; /* made relative later */
+					n->tso[n->nts++] = off;
+					if (!p->have_tmin || t0 < p->tmin)
+						p->tmin = t0, p->have_tmin = 1;
+				}
+			}
+			if (!ipt_parse_i64(row.f[idx[C_JIT]], &jit)) {
+				n->jit = grow(n->jit, n->njit, sizeof(*n->jit));
+				n->jit[n->njit++] = jit < 0 ? -jit : jit;
+			}
+			if (!ipt_parse_double(row.f[idx[C_RTT]], &rtt)) {
+				n->rtt = grow(n->rtt, n->nrtt, sizeof(*n->rtt));
+				n->rtt[n->nrtt++] = rtt;
+			}
+		}
+		if (!strcmp(row.f[idx[C_BACK]], "1"))
+			n->back++;
+	}
+	csv_row_free(&row);
+	free(buf);
+	return 0;
+}
+
+static void compute(struct nstat *n)
+{
+	if (!n->noff)
+		return;
+	n->have = 1;
+	n->p50 = ipt_trunc(ipt_pct_i64(n->off, n->noff, 50));
+	n->p95 = ipt_trunc(ipt_pct_i64(n->off, n->noff, 95));
+	n->p99 = ipt_trunc(ipt_pct_i64(n->off, n->noff, 99));
+	n->j95 = n->njit ? ipt_trunc(ipt_pct_i64(n->jit, n->njit, 95)) : 0;
+	n->j99 = n->njit ? ipt_trunc(ipt_pct_i64(n->jit, n->njit, 99)) : 0;
+	if (n->nrtt) {
+		n->have_r = 1;
+		n->r99 = ipt_pct_dbl(n->rtt, n->nrtt, 99);
+		/* double, as the original: int(p99 - (r99 * 1000.0 / 2.0)) */
+		n->norm = ipt_trunc((long double)((double)n->p99 - (n->r99 * 1000.0 / 2.0)));
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Worst first: (|off p99|, jitter p99, rtt p99) descending; a node without data counts as
+ * the worst (as the original ranked it); ties keep first-seen order. */
+static int cmp_rank(const void *x, const void *y)
+{
+	const struct nstat *a = *(struct nstat *const *)x, *b = *(struct nstat *const *)y;
+	long double ka[3], kb[3];
+	ka[0] = a->have ? (long double)llabs(a->p99) : 1e30L;
+	kb[0] = b->have ? (long double)llabs(b->p99) : 1e30L;
+	ka[1] = a->have ? (long double)a->j99 : 1e30L;
+	kb[1] = b->have ? (long double)b->j99 : 1e30L;
+	ka[2] = a->have_r ? (long double)a->r99 : 1e20L;
+	kb[2] = b->have_r ? (long double)b->r99 : 1e20L;
+	for (int i = 0; i < 3; i++)
+		if (ka[i] != kb[i])
+			return ka[i] < kb[i] ? 1 : -1;
+	return a < b ? -1 : a > b;
+}
+
+static void cell_i64(struct strbuf *b, int have, int64_t v)
+{
+	if (have)
+		sb_printf(b, " %" PRId64 " |", v);
+	else
+		sb_puts(b, " — |");
+}
+
+static struct nstat *find_node(struct pstat *p, const char *node)
+{
+	for (size_t i = 0; i < p->nn; i++)
+		if (!strcmp(p->n[i].node, node))
+			return &p->n[i];
+	return NULL;
+}
+
+/* Sorted union of node names over all probes. */
+static char **all_nodes(struct an *a, size_t *count)
+{
+	char **v = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < a->np; i++)
+		for (size_t j = 0; j < a->p[i].nn; j++) {
+			size_t k;
+			for (k = 0; k < n; k++)
+				if (!strcmp(v[k], a->p[i].n[j].node))
+					break;
+			if (k == n) {
+				v = grow(v, n, sizeof(*v));
+				v[n++] = a->p[i].n[j].node;
+			}
+		}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*count = n;
+	return v;
+}
+
+static int cmp_probe(const void *x, const void *y)
+{
+	return strcmp(((const struct pstat *)x)->probe, ((const struct pstat *)y)->probe);
+}
+
+struct hot {
+	struct pstat *p;
+	struct nstat *n;
+};
+
+static int cmp_hot(const void *x, const void *y)
+{
+	const struct hot *a = x, *b = y;
+	if (a->n->j99 != b->n->j99)
+		return a->n->j99 < b->n->j99 ? 1 : -1;
+	return strcmp(a->n->node, b->n->node);
+}
+
+static char *slug(const char *s)
+{
+	char *r = xstrdup(s);
+	for (char *q = r; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+		      *q == '-' || *q == '_' || *q == '.'))
+			*q = '_';
+	return r;
+}
+
+static json_t *jint(int have, int64_t v)
+{
+	return have ? json_integer(v) : json_null();
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"out-dir", required_argument, 0, 'o'},
+		{"json", no_argument, 0, 'j'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *dir = "out";
+	int want_json = 0, c, rc = 0;
+	struct an a = {0};
+	glob_t g = {0};
+	struct strbuf md = {0};
+	char **nodes, *path;
+	size_t nnodes, nh = 0;
+	json_t *J = json_object(), *jprobes = json_array(), *jcross = json_array(),
+	       *jverd = json_array(), *jhot = json_array(), *jin = json_array(), *jplots = json_array();
+	struct hot *hot = NULL;
+	struct stat st;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'o')
+			dir = optarg;
+		else if (c == 'j')
+			want_json = 1;
+		else if (c == 'h') {
+			fputs(usage, stdout);
+			json_decref(J);
+			return 0;
+		} else {
+			fputs(usage, stderr);
+			json_decref(J);
+			return IPT_EXIT_USAGE;
+		}
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		ipt_err("analyze: --out-dir '%s' is not a directory", dir);
+		json_decref(J);
+		return IPT_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		a.ninputs = (size_t)(argc - optind);
+		a.inputs = argv + optind;
+	} else {
+		char *pat = xasprintf("%s/ippantime_*.csv", dir);
+		if (glob(pat, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+			ipt_err("analyze: no inputs matching %s", pat);
+			free(pat);
+			json_decref(J);
+			return IPT_EXIT_USAGE;
+		}
+		free(pat);
+		a.ninputs = g.gl_pathc;
+		a.inputs = g.gl_pathv; /* glob sorts, as the original's sorted(glob()) */
+	}
+	for (size_t i = 0; i < a.ninputs; i++) {
+		if (read_csv(&a, a.inputs[i])) {
+			rc = IPT_EXIT_USAGE;
+			goto out;
+		}
+		json_array_append_new(jin, json_string(a.inputs[i]));
+	}
+	if (a.np)
+		qsort(a.p, a.np, sizeof(*a.p), cmp_probe);
+	for (size_t i = 0; i < a.np; i++)
+		for (size_t j = 0; j < a.p[i].nn; j++) {
+			struct nstat *n = &a.p[i].n[j];
+			compute(n);
+			for (size_t k = 0; k < n->nts; k++)
+				n->ts[k] = (n->ts[k] - (double)a.p[i].tmin) / 1e9;
+		}
+
+	sb_puts(&md, "# IPPAN Time Mesh Report\n");
+	sb_printf(&md, "Inputs: %zu CSV files\n", a.ninputs);
+	sb_puts(&md, "\n## Probes included\n");
+	for (size_t i = 0; i < a.np; i++)
+		sb_printf(&md, "- `%s`\n", a.p[i].probe);
+
+	for (size_t i = 0; i < a.np; i++) {
+		struct pstat *p = &a.p[i];
+		struct nstat **rk = xcalloc(p->nn, sizeof(*rk));
+		json_t *jp = json_object(), *jn = json_array();
+		for (size_t j = 0; j < p->nn; j++)
+			rk[j] = &p->n[j];
+		qsort(rk, p->nn, sizeof(*rk), cmp_rank);
+		sb_printf(&md, "\n## Probe: `%s`\n", p->probe);
+		sb_puts(&md, "| node | ok/total | off_us p50 | off_us p95 | off_us p99 | off_norm_us p99 | jitter_us p95 | jitter_us p99 | rtt_ms p99 | backwards |\n");
+		sb_puts(&md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+		for (size_t j = 0; j < p->nn; j++) {
+			struct nstat *n = rk[j];
+			json_t *o = json_object();
+			sb_printf(&md, "| %s | %ld/%ld |", n->node, n->ok, n->total);
+			cell_i64(&md, n->have, n->p50);
+			cell_i64(&md, n->have, n->p95);
+			cell_i64(&md, n->have, n->p99);
+			cell_i64(&md, n->have && n->have_r, n->norm);
+			cell_i64(&md, n->have, n->j95);
+			cell_i64(&md, n->have, n->j99);
+			if (n->have && n->have_r)
+				sb_printf(&md, " %.3f |", n->r99);
+			else
+				sb_puts(&md, " — |");
+			sb_printf(&md, " %ld |\n", n->back);
+			json_object_set_new(o, "node", json_string(n->node));
+			json_object_set_new(o, "ok", json_integer(n->ok));
+			json_object_set_new(o, "total", json_integer(n->total));
+			json_object_set_new(o, "off_us_p50", jint(n->have, n->p50));
+			json_object_set_new(o, "off_us_p95", jint(n->have, n->p95));
+			json_object_set_new(o, "off_us_p99", jint(n->have, n->p99));
+			json_object_set_new(o, "off_norm_us_p99", jint(n->have && n->have_r, n->norm));
+			json_object_set_new(o, "jitter_us_p95", jint(n->have, n->j95));
+			json_object_set_new(o, "jitter_us_p99", jint(n->have, n->j99));
+			json_object_set_new(o, "rtt_ms_p99", n->have && n->have_r ? json_real(n->r99) : json_null());
+			json_object_set_new(o, "backwards", json_integer(n->back));
+			json_array_append_new(jn, o);
+		}
+		json_object_set_new(jp, "probe", json_string(p->probe));
+		json_object_set_new(jp, "nodes", jn);
+		json_array_append_new(jprobes, jp);
+		free(rk);
+	}
+
+	nodes = all_nodes(&a, &nnodes);
+	for (size_t i = 0; i < a.np; i++)
+		for (size_t k = i + 1; k < a.np; k++) {
+			struct pstat *A = &a.p[i], *B = &a.p[k];
+			json_t *jc = json_object(), *jn = json_array();
+			sb_printf(&md, "\n## Cross-probe consistency (%s vs %s)\n", A->probe, B->probe);
+			sb_printf(&md, "| node | %s off_p99 | %s off_p99 | delta_p99_abs |\n", A->probe, B->probe);
+			sb_puts(&md, "|---|---:|---:|---:|\n");
+			for (size_t j = 0; j < nnodes; j++) {
+				struct nstat *x = find_node(A, nodes[j]), *y = find_node(B, nodes[j]);
+				int hx = x && x->have, hy = y && y->have;
+				long double dl = hx && hy ? (long double)x->p99 - (long double)y->p99 : 0;
+				int64_t d = ipt_trunc(dl < 0 ? -dl : dl);
+				json_t *o = json_object();
+				sb_printf(&md, "| %s |", nodes[j]);
+				cell_i64(&md, hx, hx ? x->p99 : 0);
+				cell_i64(&md, hy, hy ? y->p99 : 0);
+				cell_i64(&md, hx && hy, d);
+				sb_puts(&md, "\n");
+				json_object_set_new(o, "node", json_string(nodes[j]));
+				json_object_set_new(o, "a_off_p99", jint(hx, hx ? x->p99 : 0));
+				json_object_set_new(o, "b_off_p99", jint(hy, hy ? y->p99 : 0));
+				json_object_set_new(o, "delta_p99_abs", jint(hx && hy, d));
+				json_array_append_new(jn, o);
+			}
+			json_object_set_new(jc, "a", json_string(A->probe));
+			json_object_set_new(jc, "b", json_string(B->probe));
+			json_object_set_new(jc, "nodes", jn);
+			json_array_append_new(jcross, jc);
+		}
+
+	sb_puts(&md, "\n## Verdicts\n");
+	sb_printf(&md, "Thresholds: large offset |off_us p50| > %d, high jitter jitter_us p99 > %d, "
+		       "probes disagree when off_us p99 differs by > %d.\n\n", BIG_OFFSET_US, HIGH_JITTER_US, DISAGREE_US);
+	sb_puts(&md, "| node | verdict | evidence |\n|---|---|---|\n");
+	for (size_t j = 0; j < nnodes; j++) {
+		struct strbuf v = {0}, e = {0};
+		int64_t maxoff = 0, maxjit = 0, lo = INT64_MAX, hi = INT64_MIN;
+		long back = 0;
+		int any = 0;
+		json_t *o = json_object(), *jv = json_array();
+		for (size_t i = 0; i < a.np; i++) {
+			struct nstat *n = find_node(&a.p[i], nodes[j]);
+			if (!n)
+				continue;
+			back += n->back;
+			if (!n->have)
+				continue;
+			any = 1;
+			if (llabs(n->p50) > maxoff)
+				maxoff = llabs(n->p50);
+			if (n->j99 > maxjit)
+				maxjit = n->j99;
+			if (n->p99 < lo) lo = n->p99;
+			if (n->p99 > hi) hi = n->p99;
+		}
+#define VERDICT(s) do { sb_printf(&v, "%s%s", v.len ? "; " : "", s); json_array_append_new(jv, json_string(s)); } while (0)
+		if (!any) {
+			VERDICT("no valid samples: unreachable or field missing");
+		} else {
+			if (back > 0)
+				VERDICT("time-service bug: clock went backwards");
+			if (maxoff > BIG_OFFSET_US && maxjit <= HIGH_JITTER_US)
+				VERDICT("clock drift: tune chrony");
+			else if (maxoff > BIG_OFFSET_US)
+				VERDICT("large offset with high jitter");
+			else if (maxjit > HIGH_JITTER_US)
+				VERDICT("network congestion or node overload");
+			if ((long double)hi - (long double)lo > DISAGREE_US)
+				VERDICT("probes disagree: path asymmetry or drift during the test");
+			if (!v.len)
+				VERDICT("ok");
+			sb_printf(&e, "max abs off_us p50 %" PRId64 ", max jitter_us p99 %" PRId64, maxoff, maxjit);
+			if (a.np > 1)
+				sb_printf(&e, ", off_us p99 spread %" PRId64, ipt_trunc((long double)hi - (long double)lo));
+		}
+		if (back)
+			sb_printf(&e, "%sbackwards %ld", e.len ? ", " : "", back);
+		sb_printf(&md, "| %s | %s | %s |\n", nodes[j], v.p, e.len ? e.p : "—");
+		json_object_set_new(o, "node", json_string(nodes[j]));
+		json_object_set_new(o, "verdicts", jv);
+		json_array_append_new(jverd, o);
+		sb_free(&v);
+		sb_free(&e);
+	}
+
+	for (size_t i = 0; i < a.np; i++)
+		for (size_t j = 0; j < a.p[i].nn; j++)
+			if (a.p[i].n[j].have) {
+				hot = grow(hot, nh, sizeof(*hot));
+				hot[nh].p = &a.p[i];
+				hot[nh++].n = &a.p[i].n[j];
+			}
+	if (nh)
+		qsort(hot, nh, sizeof(*hot), cmp_hot);
+	sb_puts(&md, "\n## Jitter hotspots (top 20 by jitter_us p99)\n");
+	sb_puts(&md, "| probe | node | jitter_us p95 | jitter_us p99 | rtt_ms p99 |\n|---|---|---:|---:|---:|\n");
+	for (size_t i = 0; i < nh && i < 20; i++) {
+		json_t *o = json_object();
+		sb_printf(&md, "| %s | %s | %" PRId64 " | %" PRId64 " |", hot[i].p->probe, hot[i].n->node,
+			  hot[i].n->j95, hot[i].n->j99);
+		if (hot[i].n->have_r)
+			sb_printf(&md, " %.3f |\n", hot[i].n->r99);
+		else
+			sb_puts(&md, " — |\n");
+		json_object_set_new(o, "probe", json_string(hot[i].p->probe));
+		json_object_set_new(o, "node", json_string(hot[i].n->node));
+		json_object_set_new(o, "jitter_us_p99", json_integer(hot[i].n->j99));
+		json_array_append_new(jhot, o);
+	}
+
+	/* Plots: one panel set per probe, one heat map for all. */
+	sb_puts(&md, "\n## Plots\n");
+	for (size_t i = 0; i < a.np; i++) {
+		struct pstat *p = &a.p[i];
+		struct svg_series *ss = xcalloc(p->nn, sizeof(*ss));
+		char *s, *name = slug(p->probe), *title = xasprintf("offset_us over time, probe %s", p->probe);
+		char *file = xasprintf("offset_%s.svg", name);
+		for (size_t j = 0; j < p->nn; j++) {
+			ss[j].name = p->n[j].node;
+			ss[j].t = p->n[j].ts;
+			ss[j].y = p->n[j].tso;
+			ss[j].n = p->n[j].nts;
+		}
+		s = svg_offset_panels(title, ss, p->nn);
+		path = xasprintf("%s/%s", dir, file);
+		if (ipt_write_file(path, s, strlen(s))) {
+			ipt_err("analyze: cannot write '%s': %s", path, strerror(errno));
+			rc = IPT_EXIT_FAIL;
+		}
+		sb_printf(&md, "- ![offset over time, probe `%s`](%s)\n", p->probe, file);
+		json_array_append_new(jplots, json_string(file));
+		free(path);
+		free(s);
+		free(ss);
+		free(name);
+		free(title);
+		free(file);
+	}
+	if (a.np && nnodes) {
+		int64_t *vals = xcalloc(nnodes * a.np, sizeof(*vals));
+		unsigned char *have = xcalloc(nnodes * a.np, 1);
+		const char **cols = xcalloc(a.np, sizeof(*cols));
+		char *s;
+		for (size_t i = 0; i < a.np; i++)
+			cols[i] = a.p[i].probe;
+		for (size_t j = 0; j < nnodes; j++)
+			for (size_t i = 0; i < a.np; i++) {
+				struct nstat *n = find_node(&a.p[i], nodes[j]);
+				if (n && n->have) {
+					vals[j * a.np + i] = n->p99;
+					have[j * a.np + i] = 1;
+				}
+			}
+		s = svg_heatmap("offset_us p99: node x probe", (const char *const *)nodes, nnodes, cols,
+				a.np, vals, have);
+		path = xasprintf("%s/heatmap_off_p99.svg", dir);
+		if (ipt_write_file(path, s, strlen(s))) {
+			ipt_err("analyze: cannot write '%s': %s", path, strerror(errno));
+			rc = IPT_EXIT_FAIL;
+		}
+		sb_puts(&md, "- ![offset p99 heat map, node x probe](heatmap_off_p99.svg)\n");
+		json_array_append_new(jplots, json_string("heatmap_off_p99.svg"));
+		free(path);
+		free(s);
+		free(vals);
+		free(have);
+		free(cols);
+	}
+
+	path = xasprintf("%s/REPORT.md", dir);
+	if (ipt_write_file(path, md.p, md.len)) {
+		ipt_err("analyze: cannot write '%s': %s", path, strerror(errno));
+		free(path);
+		rc = IPT_EXIT_USAGE;
+		goto out_nodes;
+	}
+	if (want_json) {
+		char *s, *jpath = xasprintf("%s/REPORT.json", dir);
+		json_object_set_new(J, "inputs", jin);
+		json_object_set_new(J, "probes", jprobes);
+		json_object_set_new(J, "cross_probe", jcross);
+		json_object_set_new(J, "verdicts", jverd);
+		json_object_set_new(J, "jitter_hotspots", jhot);
+		json_object_set_new(J, "plots", jplots);
+		jin = jprobes = jcross = jverd = jhot = jplots = NULL;
+		s = json_dumps(J, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (ipt_write_file(jpath, s, strlen(s))) {
+			ipt_err("analyze: cannot write '%s': %s", jpath, strerror(errno));
+			rc = IPT_EXIT_FAIL;
+		}
+		puts(s);
+		free(s);
+		free(jpath);
+	} else {
+		printf("Wrote %s\n", path);
+	}
+	free(path);
+out_nodes:
+	free(nodes);
+out:
+	free(hot);
+	json_decref(J);
+	json_decref(jin), json_decref(jprobes), json_decref(jcross);
+	json_decref(jverd), json_decref(jhot), json_decref(jplots);
+	for (size_t i = 0; i < a.np; i++) {
+		for (size_t j = 0; j < a.p[i].nn; j++) {
+			struct nstat *n = &a.p[i].n[j];
+			free(n->node), free(n->off), free(n->jit), free(n->rtt), free(n->ts), free(n->tso);
+		}
+		free(a.p[i].n);
+		free(a.p[i].probe);
+	}
+	free(a.p);
+	globfree(&g);
+	sb_free(&md);
+	return rc;
+}

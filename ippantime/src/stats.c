@@ -17,16 +17,29 @@ static int cmp_dbl(const void *a, const void *b)
 
 long double ipt_pct_i64(int64_t *v, size_t n, double q)
 {
-	long double k;
+	const int64_t exact = (int64_t)1 << 52;
 	size_t f, c;
 	qsort(v, n, sizeof(*v), cmp_i64);
-	k = (long double)(n - 1) * ((long double)q / 100.0L);
-	f = (size_t)k;
-	c = f + 1 < n ? f + 1 : n - 1;
-	if (f == c)
-		return (long double)v[f];
-	/* The difference is taken in long double: two int64 far apart would overflow. */
-	return (long double)v[f] + ((long double)v[c] - (long double)v[f]) * (k - (long double)f);
+	if (v[0] > -exact && v[n - 1] < exact) {
+		/* Same double arithmetic as the original's Python, so truncation lands on the
+		 * same integer as int(percentile(...)) did. Exact for these magnitudes. */
+		double k = (double)(n - 1) * (q / 100.0);
+		f = (size_t)k;
+		c = f + 1 < n ? f + 1 : n - 1;
+		if (f == c)
+			return (long double)v[f];
+		return (long double)((double)v[f] + (double)(v[c] - v[f]) * (k - (double)f));
+	}
+	{
+		/* Beyond 2^52 a double would round the values themselves: interpolate in long
+		 * double, and take the difference there too (it may overflow int64). */
+		long double k = (long double)(n - 1) * ((long double)q / 100.0L);
+		f = (size_t)k;
+		c = f + 1 < n ? f + 1 : n - 1;
+		if (f == c)
+			return (long double)v[f];
+		return (long double)v[f] + ((long double)v[c] - (long double)v[f]) * (k - (long double)f);
+	}
 }
 
 double ipt_pct_dbl(double *v, size_t n, double q)

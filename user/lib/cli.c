@@ -16,6 +16,8 @@ static struct cli_common common_opts;
 void cli_set_tool(const char *name)
 {
 	tool_name = name;
+	/* argp's own usage errors (unknown option) exit like ours */
+	argp_err_exit_status = CLI_EXIT_USAGE;
 }
 
 const char *cli_tool(void)

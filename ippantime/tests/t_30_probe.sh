@@ -1,0 +1,228 @@
+# probe against the simulated fleet: CSV layout, recovered truth, faults, fallbacks, bad input.
+TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_offsets_recovered_within_200us_median
+	probe_backwards_count_exact_and_flagged_rows probe_injected_jitter_shows_in_p99
+	probe_faulty_nodes_ok0_with_error_and_rounds_never_stall probe_time_fallback_used_once_and_reported
+	probe_value_forms_string_float_negative_bool probe_body_cap_and_redirect_policy
+	probe_reuse_connection_mode_same_truth probe_bad_targets_json_exit2_and_no_csv
+	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_inventory_settings_and_flags_win)
+
+probe_csv_header_column_order_crlf_3dec_rtt_empty_cells() {
+	local d; d=$(mktmp)
+	printf 'node 1 fault=http500\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 3 --interval-ms 20 --timeout 1 \
+		--probe-name tr-x --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
+	local hdr; hdr=$(head -1 "$d/p.csv")
+	[ "$hdr" = $'probe,sample_idx,node,url,ok,t0_wall_ns,t1_wall_ns,rtt_ms,mid_wall_us,ippan_time_us,offset_us,jitter_us,monotonic_backwards,error\r' ] \
+		|| { echo "header: $hdr"; return 1; }
+	[ "$(wc -l <"$d/p.csv")" -eq 7 ] || { echo "rows: $(wc -l <"$d/p.csv")"; return 1; }
+	# every line ends in CRLF, no bare LF
+	[ "$(grep -c $'\r$' "$d/p.csv")" -eq 7 ] || { echo "not all CRLF"; return 1; }
+	# round-major order: sample_idx 0 0 1 1 2 2 and node-00 node-01 alternating
+	[ "$(tail -n +2 "$d/p.csv" | cut -d, -f2,3 | tr '\n\r' ' ' | tr -s ' ')" = "0,node-00 0,node-01 1,node-00 1,node-01 2,node-00 2,node-01 " ] \
+		|| { echo "order: $(tail -n +2 "$d/p.csv" | cut -d, -f2,3 | tr '\r\n' '  ')"; return 1; }
+	local ok1 ok2 bad
+	ok1=$(sed -n 2p "$d/p.csv")
+	ok2=$(sed -n 4p "$d/p.csv")
+	bad=$(sed -n 3p "$d/p.csv")
+	# ok row, first sample: jitter empty; rtt with exactly 3 decimals; all 14 cells
+	echo "$ok1" | grep -Eq "^tr-x,0,node-00,http://127\.0\.0\.1:$SIM_BASE/status,1,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},[0-9]{16},[0-9]{16},-?[0-9]+,,0,"$'\r$' \
+		|| { echo "ok row: $ok1"; return 1; }
+	echo "$ok2" | grep -Eq "^tr-x,1,node-00,[^,]+,1,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},[0-9]{16},[0-9]{16},-?[0-9]+,-?[0-9]+,0,"$'\r$' \
+		|| { echo "ok row 2: $ok2"; return 1; }
+	# failed row: t0/t1/rtt present, value/offset/jitter empty, backwards 0, error column
+	echo "$bad" | grep -Eq "^tr-x,0,node-01,[^,]+,0,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},,,,,0,http_500"$'\r$' \
+		|| { echo "fail row: $bad"; return 1; }
+	# arithmetic of the row (bash integers are 64-bit): mid = floor((t0+t1)/2/1000),
+	# offset = value - mid, rtt_ms = (t1-t0)/1e6 with 3 decimals
+	local t0 t1 mid v off rtt us
+	IFS=, read -r _ _ _ _ _ t0 t1 rtt mid v off _ <<<"$ok1"
+	[ $(( (t0 + t1) / 2 / 1000 )) -eq "$mid" ] || { echo "mid $mid"; return 1; }
+	[ $(( v - mid )) -eq "$off" ] || { echo "offset $off"; return 1; }
+	us=$(( (t1 - t0) / 1000 ))
+	[ "$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.3f", n/1e6}')" = "$rtt" ] || { echo "rtt $rtt for $((t1 - t0)) ns"; return 1; }
+}
+
+probe_offsets_recovered_within_200us_median() {
+	local d i; d=$(mktmp)
+	printf 'node 0 offset_us=0\nnode 1 offset_us=15000\nnode 2 offset_us=-250000\nnode 3 offset_us=3000000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 4 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 4)" --samples 80 --interval-ms 10 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
+	local truth=(0 15000 -250000 3000000)
+	for i in 0 1 2 3; do
+		local m; m=$(col "$d/p.csv" node-0$i offset_us | median)
+		awk -v m="$m" -v t="${truth[$i]}" 'BEGIN{e=m-t; if(e<0)e=-e; exit !(e<=200)}' \
+			|| { echo "node-0$i median offset $m, truth ${truth[$i]}"; return 1; }
+	done
+}
+
+probe_backwards_count_exact_and_flagged_rows() {
+	local d; d=$(mktmp)
+	# node 1 steps back 50 ms once at 300 ms: exactly one backwards sample
+	printf 'node 1 step_at_ms=300 step_us=-50000\nnode 2 step_at_ms=300 step_us=50000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 40 --interval-ms 20 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
+	local b0 b1 b2
+	b0=$(col "$d/p.csv" node-00 monotonic_backwards | grep -c '^1$')
+	b1=$(col "$d/p.csv" node-01 monotonic_backwards | grep -c '^1$')
+	b2=$(col "$d/p.csv" node-02 monotonic_backwards | grep -c '^1$')
+	[ "$b0 $b1 $b2" = "0 1 0" ] || { echo "backwards rows $b0 $b1 $b2"; return 1; }
+	grep -q '^node-01 .*| backwards=1$' "$d/out" && grep -q '^node-00 .*| backwards=0$' "$d/out" \
+		|| { echo "summary: $(grep node-01 "$d/out")"; return 1; }
+}
+
+probe_injected_jitter_shows_in_p99() {
+	local d; d=$(mktmp)
+	printf 'node 1 jitter_us=20000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 60 --interval-ms 10 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
+	local j0 j1
+	j0=$(sed -nE 's/^node-00 .*jit_us p95=-?[0-9]+ p99=([0-9]+) .*/\1/p' "$d/out")
+	j1=$(sed -nE 's/^node-01 .*jit_us p95=-?[0-9]+ p99=([0-9]+) .*/\1/p' "$d/out")
+	# uniform +-20 ms: consecutive differences reach well past 20 ms at p99; the clean node stays small
+	[ -n "$j0" ] && [ -n "$j1" ] && [ "$j1" -ge 20000 ] && [ "$j1" -gt $((j0 * 10)) ] \
+		|| { echo "jitter p99 clean=$j0 jittery=$j1"; return 1; }
+}
+
+probe_faulty_nodes_ok0_with_error_and_rounds_never_stall() {
+	local d; d=$(mktmp)
+	printf 'node 1 fault=timeout\nnode 2 fault=down\nnode 3 fault=nonjson\nnode 4 fault=missing\nnode 5 fault=slow\nnode 6 fault=close\nnode 7 fault=http500 fault_every=2\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 8 --config "$d/sim.conf" || return 1
+	local t0 t1
+	t0=$(date +%s%N)
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 8)" --samples 30 --interval-ms 20 --timeout 0.2 \
+		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
+	t1=$(date +%s%N)
+	# the healthy node got every round, on time: no round waited for the faulty ones
+	[ "$(col "$d/p.csv" node-00 ok | grep -c '^1$')" -eq 30 ] || { echo "node-00 not ok in every round"; return 1; }
+	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 240 ] || { echo "row count"; return 1; }
+	local e
+	e=$(col "$d/p.csv" node-01 error | sort -u | tr '\n' ' ')
+	[ "$e" = "busy timeout " ] || { echo "node-01 errors: $e"; return 1; }
+	[ "$(col "$d/p.csv" node-02 error | sort -u)" = connect ] || { echo "node-02: $(col "$d/p.csv" node-02 error | sort -u)"; return 1; }
+	[ "$(col "$d/p.csv" node-03 error | sort -u)" = bad_json ] || { echo "node-03"; return 1; }
+	[ "$(col "$d/p.csv" node-04 error | sort -u)" = missing_field ] || { echo "node-04: $(col "$d/p.csv" node-04 error | sort -u)"; return 1; }
+	[ "$(col "$d/p.csv" node-05 error | sort -u | tr '\n' ' ')" = "busy timeout " ] || { echo "node-05: $(col "$d/p.csv" node-05 error | sort -u)"; return 1; }
+	[ "$(col "$d/p.csv" node-06 error | sort -u)" = transfer ] || { echo "node-06: $(col "$d/p.csv" node-06 error | sort -u)"; return 1; }
+	[ "$(col "$d/p.csv" node-07 ok | grep -c '^1$')" -eq 15 ] && [ "$(col "$d/p.csv" node-07 error | grep -c '^http_500$')" -eq 15 ] \
+		|| { echo "node-07 every other fails"; return 1; }
+	# ok=0 rows never carry a value or offset
+	awk -F, 'NR>1 && $5=="0" && ($10!="" || $11!="" || $12!="") {bad=1} END{exit bad}' "$d/p.csv" || { echo "ok=0 row with a value"; return 1; }
+	grep -q "^node-01: NO VALID SAMPLES (missing field 'ippan_time_us'?)$" "$d/out" || { echo "summary line"; return 1; }
+	# generous bound (30 x 20 ms = 0.6 s): a stalled design would wait 0.2 s per faulty node per round
+	[ $(( (t1 - t0) / 1000000 )) -lt 3000 ] || echo "took $(( (t1 - t0) / 1000000 )) ms"
+}
+
+probe_time_fallback_used_once_and_reported() {
+	local d; d=$(mktmp)
+	printf 'node 1 fault=time_only offset_us=7000\nnode 2 fault=missing\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 10 --interval-ms 20 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >"$d/out" 2>"$d/err" || { echo "probe exit $?"; return 1; }
+	[ "$(grep -c "using /time" "$d/err")" -eq 1 ] && grep -q "^ippantime: node-01: '/status' has no 'ippan_time_us'; using /time (time_us) for this node$" "$d/err" \
+		|| { echo "stderr: $(cat "$d/err")"; return 1; }
+	[ "$(col "$d/p.csv" node-01 ok | grep -c '^1$')" -eq 10 ] || { echo "node-01 not all ok"; return 1; }
+	[ "$(col "$d/p.csv" node-01 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+1))/time" ] || { echo "url column"; return 1; }
+	local m; m=$(col "$d/p.csv" node-01 offset_us | median)
+	awk -v m="$m" 'BEGIN{e=m-7000; if(e<0)e=-e; exit !(e<=500)}' || { echo "offset via /time $m"; return 1; }
+	grep -q '^node-01 .*| source=/time$' "$d/out" || { echo "summary does not say /time"; return 1; }
+	# a node with neither: missing_field rows, tried once
+	[ "$(col "$d/p.csv" node-02 error | sort -u)" = missing_field ] || { echo "node-02"; return 1; }
+	[ "$(col "$d/p.csv" node-02 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+2))/status" ] || { echo "node-02 url"; return 1; }
+}
+
+probe_value_forms_string_float_negative_bool() {
+	local d; d=$(mktmp)
+	printf 'node 0 fault=string offset_us=1000\nnode 1 fault=float offset_us=1000\nnode 2 fault=negative\nnode 3 fault=bool\nnode 4 fault=null\nnode 5 fault=badstring\nnode 6 fault=negstring\nnode 7 fault=array\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 8 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 8)" --samples 5 --interval-ms 20 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err" || { echo "probe exit $?"; return 1; }
+	[ "$(col "$d/p.csv" node-00 ok | sort -u)" = 1 ] || { echo "digit string not accepted"; return 1; }
+	[ "$(col "$d/p.csv" node-01 ok | sort -u)" = 1 ] || { echo "float not accepted"; return 1; }
+	# the float is N.75: the stored value is its integer part (truncated, never rounded up)
+	col "$d/p.csv" node-01 ippan_time_us | grep -Eqx '[0-9]{16}' || { echo "float value form"; return 1; }
+	[ "$(col "$d/p.csv" node-02 ok | sort -u)" = 1 ] && col "$d/p.csv" node-02 ippan_time_us | grep -q '^-' \
+		|| { echo "negative integer not accepted as integer"; return 1; }
+	[ "$(col "$d/p.csv" node-03 error | sort -u)" = bad_value ] || { echo "bool: $(col "$d/p.csv" node-03 error | sort -u)"; return 1; }
+	# null counts as missing (as in the original), so the /time fallback takes over
+	[ "$(col "$d/p.csv" node-04 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+4))/time" ] && grep -q "node-04: '/status' has no" "$d/err" \
+		|| { echo "null: $(col "$d/p.csv" node-04 url | sort -u)"; return 1; }
+	[ "$(col "$d/p.csv" node-05 error | sort -u)" = bad_value ] || { echo "badstring"; return 1; }
+	[ "$(col "$d/p.csv" node-06 error | sort -u)" = bad_value ] || { echo "negstring"; return 1; }
+	[ "$(col "$d/p.csv" node-07 error | sort -u)" = bad_json ] || { echo "array"; return 1; }
+}
+
+probe_body_cap_and_redirect_policy() {
+	local d; d=$(mktmp)
+	printf 'node 0 fault=huge\nnode 1 fault=redirect_same offset_us=2000\nnode 2 fault=redirect_other\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 4 --interval-ms 50 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
+	[ "$(col "$d/p.csv" node-00 error | sort -u)" = body_too_large ] || { echo "huge: $(col "$d/p.csv" node-00 error | sort -u)"; return 1; }
+	[ "$(col "$d/p.csv" node-01 ok | sort -u)" = 1 ] || { echo "same-host redirect not followed"; return 1; }
+	[ "$(col "$d/p.csv" node-02 error | sort -u)" = redirect ] || { echo "other-host redirect: $(col "$d/p.csv" node-02 error | sort -u)"; return 1; }
+}
+
+probe_reuse_connection_mode_same_truth() {
+	local d; d=$(mktmp)
+	printf 'node 1 offset_us=40000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 40 --interval-ms 10 --timeout 1 \
+		--connection reuse --probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
+	local m; m=$(col "$d/p.csv" node-01 offset_us | median)
+	awk -v m="$m" 'BEGIN{e=m-40000; if(e<0)e=-e; exit !(e<=200)}' || { echo "reuse median $m"; return 1; }
+	[ "$(col "$d/p.csv" node-00 ok | grep -c '^1$')" -eq 40 ] || echo "reuse lost samples"
+}
+
+probe_bad_targets_json_exit2_and_no_csv() {
+	local d rc j; d=$(mktmp)
+	for j in '[]' '{}' 'not json' '[{"node":"a"}]' '[{"node":"a","url":"http://x"},{"node":"a","url":"http://y"}]'; do
+		"$IPT" probe --targets-json "$j" --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
+		[ $rc -eq 2 ] || { echo "targets '$j': exit $rc"; return 1; }
+		[ ! -e "$d/p.csv" ] || { echo "CSV created for '$j'"; return 1; }
+		[ "$(wc -l <"$d/err")" -eq 1 ] || { echo "not one line for '$j': $(cat "$d/err")"; return 1; }
+	done
+	"$IPT" probe --targets-json '[]' --probe-name t --out "$d/p.csv" 2>&1 | grep -qx 'targets must be a non-empty JSON list' || { echo "message"; return 1; }
+	"$IPT" probe --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --samples 0 --probe-name t --out "$d/p.csv" 2>"$d/err"; rc=$?
+	[ $rc -eq 2 ] && grep -qx "ippantime: probe: bad --samples '0' (integer >= 1)" "$d/err" || { echo "samples 0: $rc $(cat "$d/err")"; return 1; }
+	"$IPT" probe --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --probe-name t 2>"$d/err"; rc=$?
+	[ $rc -eq 2 ] || echo "missing --out: exit $rc"
+}
+
+probe_unwritable_out_dir_one_line_error() {
+	local d rc; d=$(mktmp)
+	"$IPT" probe --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --samples 1 --probe-name t \
+		--out "$d/no/such/dir/p.csv" >/dev/null 2>"$d/err"; rc=$?
+	[ $rc -eq 2 ] && [ "$(cat "$d/err")" = "ippantime: probe: cannot write --out '$d/no/such/dir/p.csv': No such file or directory" ] \
+		|| { echo "rc=$rc err=$(cat "$d/err")"; return 1; }
+}
+
+probe_kernel_ts_modes() {
+	local d rc; d=$(mktmp)
+	start_sim "$d" --nodes 1 || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 1 --kernel-ts on --probe-name t --out "$d/p.csv" 2>"$d/err"; rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$d/err")" -eq 1 ] && grep -q 'not available in this build' "$d/err" && [ ! -e "$d/p.csv" ] \
+		|| { echo "on: rc=$rc $(cat "$d/err")"; return 1; }
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 2 --kernel-ts auto --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
+	[ $rc -eq 0 ] && [ "$(grep -c 'kernel timestamps' "$d/err")" -eq 1 ] || { echo "auto: rc=$rc $(cat "$d/err")"; return 1; }
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 2 --kernel-ts off --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
+	[ $rc -eq 0 ] && [ ! -s "$d/err" ] || { echo "off: rc=$rc $(cat "$d/err")"; return 1; }
+}
+
+probe_inventory_settings_and_flags_win() {
+	local d; d=$(mktmp)
+	start_sim "$d" --nodes 3 || return 1
+	cat >"$d/inv.yaml" <<Y
+servers:
+  - {name: s, host: 127.0.0.1, node_index_range: [0, 2]}
+http: {base_port: $SIM_BASE, timeout_sec: 1}
+probe: {samples: 4, interval_ms: 10}
+Y
+	"$IPT" probe --inventory "$d/inv.yaml" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
+	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 12 ] || { echo "inventory samples not used"; return 1; }
+	"$IPT" probe --inventory "$d/inv.yaml" --samples 2 --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
+	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 6 ] || echo "--samples did not win"
+}

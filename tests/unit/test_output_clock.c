@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "lib/clock.h"
+#include "lib/output.h"
+
+static struct out_rec r;
+static char buf[4096];
+
+static void same_record_as_text_and_json(void **state)
+{
+	(void)state;
+	out_begin(&r, "echo");
+	out_str(&r, "dir", NULL, "tx", OUT_TEXT_BARE);
+	out_ip4(&r, "src", NULL, htonl(0xC6120001), OUT_TEXT_BARE);
+	out_u64(&r, "seq", NULL, 7, 0);
+	out_ns(&r, "total_ns", "Total RTT:", 123456, OUT_TEXT_NEWLINE);
+	out_ns(&r, "p1_ns", "p1", 5, 0);
+	out_s64(&r, "delta", NULL, -4, OUT_TEXT_HIDE);
+	out_bool(&r, "complete", NULL, true, OUT_JSON_HIDE);
+	out_render(&r, false, buf, sizeof(buf));
+	assert_string_equal(buf, "tx 198.18.0.1 seq=7\n  Total RTT: 123.456 us p1=0.005 complete=yes");
+	out_render(&r, true, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"type\":\"echo\",\"dir\":\"tx\",\"src\":\"198.18.0.1\",\"seq\":7,"
+				 "\"total_ns\":123456,\"p1_ns\":5,\"delta\":-4}");
+}
+
+static void json_strings_are_escaped(void **state)
+{
+	char tmp[64];
+
+	(void)state;
+	out_json_string(tmp, sizeof(tmp), "a\"b\\c\n\x01");
+	assert_string_equal(tmp, "\"a\\\"b\\\\c\\n\\u0001\"");
+	out_begin(&r, "x");
+	out_str(&r, "comm", NULL, "we\"ird", 0);
+	out_json(&r, "hist", "[[1,2,3]]", "1-2:3", 0);
+	out_f64(&r, "nan", NULL, 0.0 / 0.0, 0);
+	out_render(&r, true, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"type\":\"x\",\"comm\":\"we\\\"ird\",\"hist\":[[1,2,3]],\"nan\":null}");
+}
+
+static void render_reports_needed_length_when_truncated(void **state)
+{
+	char small[8];
+	int n;
+
+	(void)state;
+	out_begin(&r, "long");
+	out_str(&r, "k", NULL, "0123456789", 0);
+	n = out_render(&r, true, small, sizeof(small));
+	assert_int_equal(n, (int)strlen("{\"type\":\"long\",\"k\":\"0123456789\"}"));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
+static void too_many_fields_marks_truncation(void **state)
+{
+	(void)state;
+	out_begin(&r, "many");
+	for (int i = 0; i < OUT_MAX_FIELDS + 5; i++)
+		out_u64(&r, "k", NULL, i, 0);
+	out_render(&r, true, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\"truncated\":true"));
+}
+
+static void wall_text_is_local_time_of_day(void **state)
+{
+	struct tm tm;
+	time_t t = 1700000000;
+	char want[32];
+
+	(void)state;
+	localtime_r(&t, &tm);
+	snprintf(want, sizeof(want), "%02d:%02d:%02d.123456", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	out_begin(&r, "w");
+	out_wall(&r, "wall_ns", NULL, 1700000000123456789ull, OUT_TEXT_BARE);
+	out_render(&r, false, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+	out_render(&r, true, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"type\":\"w\",\"wall_ns\":1700000000123456789}");
+}
+
+static void clock_converts_monotonic_to_realtime(void **state)
+{
+	struct netseg_clock c = { 0 };
+
+	(void)state;
+	clock_measure(&c);
+	uint64_t mono = clock_mono_ns();
+	uint64_t wall = clock_mono_to_wall(&c, mono);
+	uint64_t real = clock_real_ns();
+	/* not 1970: within a second of the real clock, and not after it */
+	assert_true(wall <= real + c.uncertainty_ns);
+	assert_true(real - wall < 1000000000ull);
+	assert_true(wall > 1600000000ull * 1000000000ull);
+}
+
+static void clock_refresh_respects_interval_and_reports_drift(void **state)
+{
+	struct netseg_clock c = { 0 };
+
+	(void)state;
+	clock_measure(&c);
+	assert_int_equal(clock_refresh(&c, 3600ull * 1000000000ull), 0);
+	assert_int_equal(c.remeasures, 0);
+	/* pretend the offset was 5 ms off; a re-measure must report that */
+	c.offset_ns -= 5000000;
+	assert_int_equal(clock_refresh(&c, 0), 1);
+	assert_int_equal(c.remeasures, 1);
+	assert_true(c.last_drift_ns > 4000000 && c.last_drift_ns < 6000000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(same_record_as_text_and_json),
+		cmocka_unit_test(json_strings_are_escaped),
+		cmocka_unit_test(render_reports_needed_length_when_truncated),
+		cmocka_unit_test(too_many_fields_marks_truncation),
+		cmocka_unit_test(wall_text_is_local_time_of_day),
+		cmocka_unit_test(clock_converts_monotonic_to_realtime),
+		cmocka_unit_test(clock_refresh_respects_interval_and_reports_drift),
+	};
+
+	return cmocka_run_group_tests_name("output_clock", tests, NULL, NULL);
+}
