@@ -4,10 +4,6 @@
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 
-if [ "${SANITIZE:-}" = 1 ]; then
-	skip binaries_are_static "SANITIZE=1 builds link dynamically (ASan needs it)"
-	exit 0
-fi
 for bin in "$NETSEG_BIN"/*; do
 	name=$(basename "$bin")
 	desc=$(file -b "$bin")

@@ -41,9 +41,10 @@ static void netseg_count(unsigned c)
 
 #include "netseg_skb.bpf.h"
 
-/* headroom, then an Ethernet header, then IPv4 */
+/* headroom, then an Ethernet header, then IPv4 at a 4-byte boundary, as
+ * drivers arrange it (NET_IP_ALIGN) */
 struct frame {
-	unsigned char buf[256];
+	unsigned char buf[256] __attribute__((aligned(8)));
 	struct sk_buff skb;
 };
 
@@ -53,7 +54,7 @@ static void build(struct frame *f, __u8 proto, const void *l4, size_t l4len, __u
 	unsigned char *eth;
 
 	memset(f, 0, sizeof(*f));
-	eth = f->buf + 64;
+	eth = f->buf + 66;
 	eth[12] = 0x08;
 	eth[13] = 0x00;
 	ip = (struct iphdr *)(eth + 14);
