@@ -11,18 +11,31 @@
  * Written by the loader between open and load. */
 const volatile __u32 netseg_netns_ino = 0;
 
-static __always_inline __u32 netseg_dev_netns(const struct net_device *dev)
+/* `direct`: see NETSEG_READ in netseg_skb.bpf.h */
+static __always_inline __u32 netseg_dev_netns_tier(const struct net_device *dev, bool direct)
 {
+	if (direct)
+		return dev->nd_net.net->ns.inum;
 	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
 }
 
-static __always_inline bool netseg_netns_ok(const struct net_device *dev)
+static __always_inline __u32 netseg_dev_netns(const struct net_device *dev)
+{
+	return netseg_dev_netns_tier(dev, false);
+}
+
+static __always_inline bool netseg_netns_ok_tier(const struct net_device *dev, bool direct)
 {
 	if (!netseg_netns_ino)
 		return true;
 	if (!dev)
 		return false;
-	return netseg_dev_netns(dev) == netseg_netns_ino;
+	return netseg_dev_netns_tier(dev, direct) == netseg_netns_ino;
+}
+
+static __always_inline bool netseg_netns_ok(const struct net_device *dev)
+{
+	return netseg_netns_ok_tier(dev, false);
 }
 
 static __always_inline bool netseg_ifset_has(const volatile struct netseg_ifset *set,

@@ -22,6 +22,7 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 				     enum pw_stage stage, enum netseg_tier tier,
 				     enum netseg_l3_at at)
 {
+	bool direct = netseg_tier_direct(tier);
 	struct netseg_pkt pkt;
 	struct pw_event *e;
 	int rc;
@@ -29,13 +30,13 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 	if (!skb)
 		return 0;
 	if (!dev)
-		dev = BPF_CORE_READ(skb, dev);
-	if (!dev || !netseg_netns_ok(dev))
+		dev = NETSEG_READ(direct, skb, dev);
+	if (!dev || !netseg_netns_ok_tier(dev, direct))
 		return 0;
-	if (!netseg_ifset_has(&pw_ifs, BPF_CORE_READ(dev, ifindex)))
+	if (!netseg_ifset_has(&pw_ifs, NETSEG_READ(direct, dev, ifindex)))
 		return 0;
 
-	rc = netseg_parse_skb(skb, at, &pkt);
+	rc = netseg_parse_skb_tier(skb, at, &pkt, direct);
 	if (rc != NETSEG_PARSE_OK) {
 		netseg_count_parse_reject(rc);
 		return 0;
@@ -65,8 +66,8 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 	e->pad = 0;
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->cpu = bpf_get_smp_processor_id();
-	e->ifindex = BPF_CORE_READ(dev, ifindex);
-	e->netns_ino = netseg_dev_netns(dev);
+	e->ifindex = NETSEG_READ(direct, dev, ifindex);
+	e->netns_ino = netseg_dev_netns_tier(dev, direct);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
 	bpf_ringbuf_submit(e, 0);

@@ -181,6 +181,7 @@ static void print_summary(struct tracer *t, enum loop_end how)
 	out_json(&r, "count_by_tier", buf, NULL, OUT_TEXT_HIDE);
 	tracer_summary_fields(t, &r, how);
 	out_emit(&r);
+	out_flush();
 }
 
 int main(int argc, char **argv)

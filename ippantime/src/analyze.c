@@ -313,8 +313,8 @@ int cmd_analyze(int argc, char **argv)
 	struct strbuf md = {0};
 	char **nodes, *path;
 	size_t nnodes, nh = 0;
-	json_t *J = json_object(), *jprobes = json_array(), *jcross = json_array(),
-	       *jverd = json_array(), *jhot = json_array(), *jin = json_array(), *jplots = json_array();
+	json_t *J = NULL, *jprobes = NULL, *jcross = NULL, *jverd = NULL, *jhot = NULL, *jin = NULL,
+	       *jplots = NULL;
 	struct hot *hot = NULL;
 	struct stat st;
 
@@ -353,6 +353,8 @@ int cmd_analyze(int argc, char **argv)
 		a.ninputs = g.gl_pathc;
 		a.inputs = g.gl_pathv; /* glob sorts, as the original's sorted(glob()) */
 	}
+	J = json_object(), jprobes = json_array(), jcross = json_array(), jverd = json_array();
+	jhot = json_array(), jin = json_array(), jplots = json_array();
 	for (size_t i = 0; i < a.ninputs; i++) {
 		if (read_csv(&a, a.inputs[i])) {
 			rc = IPT_EXIT_USAGE;

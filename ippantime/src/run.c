@@ -328,9 +328,17 @@ int cmd_run(int argc, char **argv)
 			/* the last meaningful line of the log says why */
 			if (log) {
 				char *save = NULL;
-				for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+				char *sshl = NULL;
+				for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 					if (strncmp(l, "step failed", 11) && strncmp(l, "+ ", 2))
 						last = l;
+					if (!sshl && !strncmp(l, "ssh: ", 5))
+						sshl = l; /* ssh's own words beat rsync's follow-up */
+				}
+				if (sshl)
+					last = sshl;
+				if (last && *last && last[strlen(last) - 1] == '\r')
+					last[strlen(last) - 1] = 0; /* ssh ends its messages with CRLF */
 			}
 			printf("%s: FAILED at %s (see %s)%s%s\n", pr[i].name,
 			       pr[i].rc >= 1 && pr[i].rc <= 3 ? step_names[pr[i].rc] : "start", pr[i].log,

@@ -1,6 +1,7 @@
 # gen-targets, inventory errors (file:line, exit 2), check-targets output and exit codes.
 TESTS+=(gen_targets_global_index_ports_pretty_json gen_targets_explicit_targets_replace_layout
-	inventory_bad_input_one_line_errors_with_file_line check_targets_output_and_exit_0_1_2_exact)
+	inventory_bad_input_one_line_errors_with_file_line check_targets_output_and_exit_0_1_2_exact
+	cli_version_help_and_unknown_command)
 
 gen_targets_global_index_ports_pretty_json() {
 	local d; d=$(mktmp)

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include "clock.h"
 #include "loop.h"
+#include "output.h"
 
 static volatile sig_atomic_t stop_sig;
 static volatile sig_atomic_t stop_flag;
@@ -75,6 +76,7 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 		if (end - now < 100000000ull)
 			timeout_ms = (int)((end - now) / 1000000ull) + 1;
 		n = ring_buffer__poll(rb, timeout_ms);
+		out_flush();
 		if (n < 0 && n != -EINTR) {
 			*err_out = n;
 			return LOOP_END_ERROR;
@@ -88,5 +90,6 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 	}
 	/* whatever the kernel already wrote belongs in the output */
 	ring_buffer__consume(rb);
+	out_flush();
 	return stop_flag ? LOOP_END_SIGNAL : LOOP_END_DURATION;
 }

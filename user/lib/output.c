@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "output.h"
 
 static FILE *out_fp;
@@ -14,7 +15,20 @@ void out_setup(FILE *stream, bool json)
 {
 	out_fp = stream;
 	out_json_mode = json;
-	setvbuf(stream, NULL, _IOLBF, 0);
+	/* A terminal sees each line at once. A pipe or file gets whole batches:
+	 * one write per ring-buffer poll instead of one per record, which is
+	 * what keeps a traced ping flood from overrunning the ring buffer.
+	 * The loop flushes after every poll, so a record reaches the fd at most
+	 * one poll (<= 100 ms) after the kernel wrote it. */
+	if (isatty(fileno(stream)))
+		setvbuf(stream, NULL, _IOLBF, 0);
+	else
+		setvbuf(stream, NULL, _IOFBF, 1 << 16);
+}
+
+void out_flush(void)
+{
+	fflush(out_stream());
 }
 
 bool out_is_json(void)

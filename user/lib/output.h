@@ -55,8 +55,11 @@ struct out_rec {
 	char strbuf[OUT_STRBUF];
 };
 
-/* Where records go, and in which form. Sets line buffering on `stream`. */
+/* Where records go, and in which form. Line buffered on a terminal, else
+ * block buffered and flushed by out_flush() (the poll loop calls it after
+ * every batch; ready and summary records flush themselves). */
 void out_setup(FILE *stream, bool json);
+void out_flush(void);
 bool out_is_json(void);
 FILE *out_stream(void);
 

@@ -104,18 +104,21 @@ const char *tier_tracefs_events_dir(void)
 
 /* ---- BTF lookups -------------------------------------------------------- */
 
+/* Parsed kernel BTF is several MB; it is kept only while probing and
+ * released once a plan is made, before libbpf parses its own copy. */
+static struct btf *cached_vmlinux_btf;
+
 static struct btf *vmlinux_btf(void)
 {
-	static struct btf *btf;
-	static bool tried;
+	if (!cached_vmlinux_btf)
+		cached_vmlinux_btf = btf__load_vmlinux_btf();
+	return cached_vmlinux_btf;
+}
 
-	if (!tried) {
-		tried = true;
-		btf = btf__load_vmlinux_btf();
-		if (!btf)
-			btf = NULL;
-	}
-	return btf;
+void tier_probe_release(void)
+{
+	btf__free(cached_vmlinux_btf);
+	cached_vmlinux_btf = NULL;
 }
 
 /* The fd of a loaded kernel BTF object by name (a module), for attaching
@@ -484,8 +487,8 @@ static bool try_tier(const struct tier_stage *st, enum netseg_tier t, struct tie
 	return any;
 }
 
-int tier_plan_make(const struct tier_tool *tool, enum tier_force force, struct tier_plan *plan,
-		   char *err, size_t errlen)
+static int plan_make(const struct tier_tool *tool, enum tier_force force, struct tier_plan *plan,
+		     char *err, size_t errlen)
 {
 	bool forced_used = false;
 
@@ -537,6 +540,15 @@ int tier_plan_make(const struct tier_tool *tool, enum tier_force force, struct t
 		return -1;
 	}
 	return 0;
+}
+
+int tier_plan_make(const struct tier_tool *tool, enum tier_force force, struct tier_plan *plan,
+		   char *err, size_t errlen)
+{
+	int rc = plan_make(tool, force, plan, err, errlen);
+
+	tier_probe_release();
+	return rc;
 }
 
 int tier_plan_apply(const struct tier_plan *plan, struct bpf_object *obj, char *err,

@@ -78,6 +78,9 @@ const char *tier_force_name(enum tier_force f);
  * from `target` when the compiler cloned the function (".isra.0"). */
 int tier_probe(enum netseg_tier tier, const char *target, char *resolved, size_t resolved_len);
 
+/* Free what probing cached (the parsed kernel BTF); probes still work after. */
+void tier_probe_release(void);
+
 /* Decide per stage. On failure (a forced tier that the kernel lacks, or a
  * required stage with no hook at all) returns -1 with a one-line reason in
  * err; nothing has been loaded or attached. */

@@ -131,6 +131,7 @@ int tracer_ready_emit(struct tracer *t, const struct out_rec *r)
 	FILE *f;
 
 	out_emit(r);
+	out_flush();
 	if (!t->opts->ready_file)
 		return 0;
 	f = fopen(t->opts->ready_file, "we");
