@@ -60,6 +60,7 @@ enum {
 static const struct argp_option common_options[] = {
 	{ NULL, 0, NULL, 0, "Common options:", 100 },
 	{ "json", 'j', NULL, 0, "JSON lines instead of text", 100 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "give this help list", 100 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output and live counters", 100 },
 	{ "timestamp", 'T', NULL, 0, "wall time on each text record (default)", 100 },
 	{ "no-timestamp", OPT_NO_TIMESTAMP, NULL, 0, "no wall time on text records", 100 },
@@ -77,13 +78,15 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 	struct cli_common *c = &common_opts;
 	char err[256];
 
-	(void)state;
 	switch (key) {
 	case ARGP_KEY_INIT:
 		cli_common_init(c);
 		break;
 	case 'j':
 		c->json = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case 'v':
 		c->verbose = true;

@@ -158,6 +158,19 @@ static int tracer_tick(void *arg)
 
 	/* NTP may slew realtime; keep wall stamps honest on long runs */
 	clock_refresh(lc->t->clock, 60ull * 1000000000ull);
+	if (lc->t->opts->verbose) {
+		uint64_t c[NETSEG_CNT_MAX];
+
+		tracer_counters(lc->t, c, NULL, 0);
+		fprintf(stderr,
+			"%s: records=%llu lost=%llu parse_rejects=%llu ipv6=%llu map_full=%llu evicted=%llu filtered=%llu\n",
+			lc->t->tool, (unsigned long long)lc->t->records,
+			(unsigned long long)c[NETSEG_CNT_RB_LOST],
+			(unsigned long long)c[NETSEG_CNT_PARSE_REJECT],
+			(unsigned long long)c[NETSEG_CNT_IPV6], (unsigned long long)c[NETSEG_CNT_MAP_FULL],
+			(unsigned long long)c[NETSEG_CNT_EVICTED],
+			(unsigned long long)c[NETSEG_CNT_FILTERED]);
+	}
 	return lc->tick ? lc->tick(lc->ctx) : 0;
 }
 
