@@ -104,6 +104,21 @@ static yaml_node_t *node_at(struct ctx *c, int idx)
 	return yaml_document_get_node(&c->doc, idx);
 }
 
+/* YAML allows a key twice in a mapping (the last wins); in an inventory that is a typo. */
+static int dup_key(struct ctx *c, yaml_node_t *map, yaml_node_pair_t *p)
+{
+	yaml_node_t *k = node_at(c, p->key);
+	if (k->type != YAML_SCALAR_NODE)
+		return fail(c, k, "keys must be strings");
+	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+		yaml_node_t *o = node_at(c, q->key);
+		if (o->type == YAML_SCALAR_NODE && !strcmp(scalar(o), scalar(k)))
+			return fail(c, k, "duplicate key '%s' (first at line %zu)", scalar(k),
+				    o->start_mark.line + 1);
+	}
+	return 0;
+}
+
 static int parse_range(struct ctx *c, yaml_node_t *n, struct inv_host *h)
 {
 	yaml_node_t *a, *b;
@@ -136,8 +151,8 @@ static int parse_host(struct ctx *c, yaml_node_t *n, struct inv_host *h, int ser
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node_at(c, p->key), *v = node_at(c, p->value);
 		const char *key;
-		if (k->type != YAML_SCALAR_NODE)
-			return fail(c, k, "keys must be strings");
+		if (dup_key(c, n, p))
+			return -1;
 		key = scalar(k);
 		if (!strcmp(key, "name")) {
 			if (get_string(c, v, key, &h->name)) return -1;
@@ -198,7 +213,10 @@ static int parse_http(struct ctx *c, yaml_node_t *n, struct inventory *inv)
 		return fail(c, n, "'http' must be a mapping");
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node_at(c, p->key), *v = node_at(c, p->value);
-		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+		const char *key;
+		if (dup_key(c, n, p))
+			return -1;
+		key = scalar(k);
 		if (!strcmp(key, "base_port")) {
 			if (get_long(c, v, key, 1, 65535, &inv->base_port)) return -1;
 		} else if (!strcmp(key, "status_path")) {
@@ -209,7 +227,7 @@ static int parse_http(struct ctx *c, yaml_node_t *n, struct inventory *inv)
 			if (get_string(c, v, key, &inv->field)) return -1;
 		} else if (!strcmp(key, "timeout_sec")) {
 			if (get_double(c, v, key, &inv->timeout_sec)) return -1;
-		} else if (k->type == YAML_SCALAR_NODE) {
+		} else {
 			warn_unknown(c, k, "http");
 		}
 	}
@@ -225,12 +243,15 @@ static int parse_probe(struct ctx *c, yaml_node_t *n, struct inventory *inv)
 		return fail(c, n, "'probe' must be a mapping");
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node_at(c, p->key), *v = node_at(c, p->value);
-		const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+		const char *key;
+		if (dup_key(c, n, p))
+			return -1;
+		key = scalar(k);
 		if (!strcmp(key, "samples")) {
 			if (get_long(c, v, key, 1, 100000000L, &inv->samples)) return -1;
 		} else if (!strcmp(key, "interval_ms")) {
 			if (get_long(c, v, key, 1, 3600000L, &inv->interval_ms)) return -1;
-		} else if (k->type == YAML_SCALAR_NODE) {
+		} else {
 			warn_unknown(c, k, "probe");
 		}
 	}
@@ -256,14 +277,17 @@ static int parse_explicit(struct ctx *c, yaml_node_t *n, struct inventory *inv)
 			return fail(c, e, "each explicit_targets entry must be a mapping {node, url}");
 		for (p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top; p++) {
 			yaml_node_t *k = node_at(c, p->key), *v = node_at(c, p->value);
-			const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+			const char *key;
+			if (dup_key(c, e, p))
+				return -1;
+			key = scalar(k);
 			if (!strcmp(key, "node")) {
 				if (get_string(c, v, key, &t->node)) return -1;
 			} else if (!strcmp(key, "url")) {
 				if (get_string(c, v, key, &t->url)) return -1;
 				if (strncmp(t->url, "http://", 7) && strncmp(t->url, "https://", 8))
 					return fail(c, v, "'url' must start with http:// or https://, got '%s'", t->url);
-			} else if (k->type == YAML_SCALAR_NODE) {
+			} else {
 				warn_unknown(c, k, "explicit_targets");
 			}
 		}
@@ -349,10 +373,8 @@ int inv_load_buf(const char *name, const char *buf, size_t len, struct inventory
 			yaml_node_t *k = node_at(&c, p->key), *v = node_at(&c, p->value);
 			const char *key;
 			int r = 0;
-			if (k->type != YAML_SCALAR_NODE) {
-				fail(&c, k, "keys must be strings");
+			if (dup_key(&c, root, p))
 				goto out;
-			}
 			key = scalar(k);
 			if (!strcmp(key, "servers"))
 				r = parse_hosts(&c, v, key, &inv->servers, &inv->nservers, 1);

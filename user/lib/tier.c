@@ -214,11 +214,23 @@ static int perf_event_open(struct perf_event_attr *attr)
 	return fd < 0 ? -errno : fd;
 }
 
-static int attach_to_perf_event(int prog_fd, int pfd)
+/* Open the perf event, load a tiny program of `type`, attach, undo. */
+static int probe_perf_event(struct perf_event_attr *attr, enum bpf_prog_type type)
 {
+	int pfd = perf_event_open(attr), prog_fd, err = 0;
+
+	if (pfd < 0)
+		return pfd;
+	prog_fd = load_tiny(type, 0, 0, 0);
+	if (prog_fd < 0) {
+		close(pfd);
+		return prog_fd;
+	}
 	if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0)
-		return -errno;
-	return 0;
+		err = -errno;
+	close(prog_fd);
+	close(pfd);
+	return err;
 }
 
 static int probe_btf_tracing(const char *name, int kind, enum bpf_attach_type eat)
@@ -293,7 +305,7 @@ static int probe_tracepoint(const char *cat_name)
 	const char *events = tier_tracefs_events_dir();
 	char path[PATH_MAX];
 	long id;
-	int pfd, prog_fd, err;
+	int err;
 
 	if (!events)
 		return -ENOTSUP;
@@ -305,18 +317,7 @@ static int probe_tracepoint(const char *cat_name)
 	attr.size = sizeof(attr);
 	attr.config = id;
 	attr.sample_period = 1;
-	pfd = perf_event_open(&attr);
-	if (pfd < 0)
-		return pfd;
-	prog_fd = load_tiny(BPF_PROG_TYPE_TRACEPOINT, 0, 0, 0);
-	if (prog_fd < 0) {
-		close(pfd);
-		return prog_fd;
-	}
-	err = attach_to_perf_event(prog_fd, pfd);
-	close(prog_fd);
-	close(pfd);
-	return err;
+	return probe_perf_event(&attr, BPF_PROG_TYPE_TRACEPOINT);
 }
 
 /* The symbol a kprobe should use: `fn` itself, or a compiler clone of it
@@ -358,7 +359,7 @@ static int probe_kprobe(const char *fn, char *resolved, size_t resolved_len)
 	struct perf_event_attr attr = {};
 	char sym[128];
 	long type;
-	int pfd, prog_fd, err;
+	int err;
 
 	/* the kprobe PMU exists exactly when the kernel has kprobes */
 	err = read_int_file("/sys/bus/event_source/devices/kprobe/type", &type);
@@ -371,17 +372,7 @@ static int probe_kprobe(const char *fn, char *resolved, size_t resolved_len)
 	attr.size = sizeof(attr);
 	attr.config1 = (uintptr_t)sym;
 	attr.config2 = 0;
-	pfd = perf_event_open(&attr);
-	if (pfd < 0)
-		return pfd;
-	prog_fd = load_tiny(BPF_PROG_TYPE_KPROBE, 0, 0, 0);
-	if (prog_fd < 0) {
-		close(pfd);
-		return prog_fd;
-	}
-	err = attach_to_perf_event(prog_fd, pfd);
-	close(prog_fd);
-	close(pfd);
+	err = probe_perf_event(&attr, BPF_PROG_TYPE_KPROBE);
 	if (!err && resolved)
 		snprintf(resolved, resolved_len, "%s", sym);
 	return err;
