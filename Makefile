@@ -31,6 +31,11 @@ NETSEG_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(NETSEG_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 BINS := $(addprefix $(OUTPUT)/bin/,$(TRACERS) netseg)
+# Test-only programs for the VM test: tests/vmtest/<n>.c, with a BPF half
+# when tests/vmtest/<n>.bpf.c exists; static, in $(OUTPUT)/vmtest/
+VMTEST_BPF := $(patsubst tests/vmtest/%.bpf.c,%,$(wildcard tests/vmtest/*.bpf.c))
+VMTEST_PROGS := $(patsubst tests/vmtest/%.c,%,$(filter-out %.bpf.c,$(wildcard tests/vmtest/*.c)))
+VMTEST_BINS := $(addprefix $(OUTPUT)/vmtest/,$(VMTEST_PROGS))
 BPF_HDRS := $(wildcard bpf/*.h)
 
 CFLAGS ?= -g -O2
@@ -52,14 +57,14 @@ BPF_LIBS := -lbpf -lelf -lz -lzstd
 
 HAVE_IPPANTIME := $(wildcard ippantime/Makefile)
 
-.PHONY: all clean deps test test-only unit demo bench install dist vmlinux check-static ippantime
+.PHONY: all clean deps test test-only unit vmtest-progs demo bench install dist vmlinux ippantime
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SECONDARY:
 
 all: $(BINS) $(if $(HAVE_IPPANTIME),ippantime)
 
-$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/bin $(OUTPUT)/tools $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/bin $(OUTPUT)/tools $(OUTPUT)/tests $(OUTPUT)/vmtest:
 	$(Q)mkdir -p $@
 
 # ---- BPF side ---------------------------------------------------------------
@@ -103,20 +108,36 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.
 
 unit: $(UNIT_BINS)
 
+$(OUTPUT)/vmtest/%.bpf.o: tests/vmtest/%.bpf.c $(BPF_HDRS) $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/vmtest
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/vmtest -c $< -o $@.tmp
+	$(Q)$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
+
+$(OUTPUT)/vmtest/%.skel.h: $(OUTPUT)/vmtest/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# a program's skeleton, when it has a BPF half, is built before it
+$(foreach p,$(VMTEST_BPF),$(eval $(OUTPUT)/vmtest/$(p): $(OUTPUT)/vmtest/$(p).skel.h))
+
+$(OUTPUT)/vmtest/%: tests/vmtest/%.c $(LIB_OBJS) $(wildcard tests/vmtest/*.h) | $(OUTPUT)/vmtest
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/vmtest -Itests/vmtest -static $< $(LIB_OBJS) $(BPF_LIBS) -o $@
+
+vmtest-progs: $(VMTEST_BINS)
+
 deps:
 	$(Q)tools/deps.sh $(if $(HAVE_IPPANTIME),ippantime/deps.txt)
 
 # `make test` installs what is missing (as root), builds, then runs every test.
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory all unit vmtest-progs
 	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) tests/run
 
 # the same without installing packages or rebuilding
 test-only:
 	$(Q)OUTPUT=$(OUTPUT) SANITIZE=$(SANITIZE) tests/run
 
-check-static: $(BINS)
-	$(Q)tools/check-static.sh $(BINS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -11,6 +11,7 @@ static const struct subcommand {
 	const char *what;
 } subcommands[] = {
 	{ "doctor", doctor_main, "what this kernel allows each tracer (real probes)" },
+	{ "lab", lab_main, "two hosts and two VMs on this machine: up, down, status, exec, env" },
 };
 
 static void usage(FILE *fp)

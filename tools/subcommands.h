@@ -4,5 +4,6 @@
 
 /* argv[0] is the subcommand's own name. */
 int doctor_main(int argc, char **argv);
+int lab_main(int argc, char **argv);
 
 #endif

@@ -285,7 +285,7 @@ static int parse_explicit(struct ctx *c, yaml_node_t *n, struct inventory *inv)
 				if (get_string(c, v, key, &t->node)) return -1;
 			} else if (!strcmp(key, "url")) {
 				if (get_string(c, v, key, &t->url)) return -1;
-				if (strncmp(t->url, "http://", 7) && strncmp(t->url, "https://", 8))
+				if (t->url && strncmp(t->url, "http://", 7) && strncmp(t->url, "https://", 8))
 					return fail(c, v, "'url' must start with http:// or https://, got '%s'", t->url);
 			} else {
 				warn_unknown(c, k, "explicit_targets");

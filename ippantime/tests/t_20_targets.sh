@@ -75,6 +75,10 @@ inventory_bad_input_one_line_errors_with_file_line() {
 		"ippantime: inventory.yaml:2: 'base_port' must be an integer, got 'eighty'" || return 1
 	expect_inv_err "$d" $'threadrippers: {name: tr-a}\n' \
 		"ippantime: inventory.yaml:1: 'threadrippers' must be a list" || return 1
+	expect_inv_err "$d" $'http: {base_port: 80}\nhttp: {base_port: 81}\n' \
+		"ippantime: inventory.yaml:2: duplicate key 'http' (first at line 1)" || return 1
+	expect_inv_err "$d" $'explicit_targets:\n  - {node: a, url: ftp://x}\n' \
+		"ippantime: inventory.yaml:2: 'url' must start with http:// or https://, got 'ftp://x'" || return 1
 	expect_inv_err "$d" $'# nothing\n' \
 		"ippantime: inventory.yaml: no targets (no servers with node_index_range and no explicit_targets)" || return 1
 	(cd "$d" && "$IPT" gen-targets missing.yaml 2>"$d/err"); rc=$?

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The lab's frame movers and what they share.
+ *
+ * vmm-sim (lab_vmm.c) plays the VMM + vhost for one VM: a tap in the VM's
+ * namespace, a tap in the host's, frames copied both ways and, for every
+ * batch delivered toward the VM, one write to a KVM irqfd's eventfd from the
+ * thread that read the batch. The wire relay (lab_relay.c) joins two taps
+ * with a programmed one-way delay per direction.
+ *
+ * Both run one "pump" per direction (lab_pump_run, a thread each): read
+ * what the input tap has queued (non-blocking, until EAGAIN, a bounded
+ * batch), stamp each frame with CLOCK_MONOTONIC when its read returned, hold
+ * it until stamp + delay (an absolute-time timerfd, then a short spin), write
+ * everything that is due back to back, then signal the eventfd once for that
+ * delivery. The pump keeps reading while it holds frames, so a frame's stamp
+ * is its arrival even when frames follow each other closer than the delay.
+ */
+#ifndef NETSEG_LAB_TAP_H
+#define NETSEG_LAB_TAP_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include "lib/stats.h"
+
+/* argv[0] is the subcommand's own name ("vmm-sim", "relay"). */
+int lab_vmm_main(int argc, char **argv);
+int lab_relay_main(int argc, char **argv);
+
+#define LAB_EXIT_USAGE 2     /* bad input */
+#define LAB_EXIT_RESOURCE 1  /* not root, no /dev/net/tun, no /dev/kvm, ... */
+
+/* ---- namespaces and taps ----------------------------------------------- */
+
+struct lab_netns {
+	char spec[256];      /* as the user gave it */
+	char path[256];      /* a file naming the namespace */
+	uint64_t ino;
+};
+
+struct lab_tap {
+	int fd;              /* -1 when closed */
+	char name[IFNAMSIZ];
+	int ifindex;
+	struct lab_netns ns;
+};
+
+/* Each returns 0, or LAB_EXIT_USAGE / LAB_EXIT_RESOURCE with one line in
+ * err (no prefix) that names the option the user typed. */
+int lab_netns_resolve(const char *opt, const char *spec, struct lab_netns *out, char *err,
+		      size_t errlen);
+int lab_ifname_check(const char *opt, const char *name, char *err, size_t errlen);
+/* A delay option: "N" or, with `pair`, "N,M" (M defaults to N); us. */
+int lab_parse_delay(const char *opt, const char *s, bool pair, uint64_t *first,
+		    uint64_t *second, char *err, size_t errlen);
+/* Root or CAP_NET_ADMIN + CAP_SYS_ADMIN (taps, setns). */
+int lab_privs_check(char *err, size_t errlen);
+/* Open /dev/net/tun while inside ns, TUNSETIFF name as IFF_TAP|IFF_NO_PI
+ * (not persistent: the tap goes with the process), return to our own
+ * namespace. The fd is non-blocking and close-on-exec. */
+int lab_tap_open(const struct lab_netns *ns, const char *name, struct lab_tap *tap, char *err,
+		 size_t errlen);
+void lab_tap_close(struct lab_tap *tap);
+/* {"name":..,"ifindex":..,"netns":..,"netns_ino":..} and "name@netns (ifindex N)" */
+void lab_tap_json(const struct lab_tap *tap, char *buf, size_t len);
+void lab_tap_text(const struct lab_tap *tap, char *buf, size_t len);
+
+/* ---- stopping ------------------------------------------------------------ */
+
+/* SIGINT/SIGTERM (sigaction; replaces an inherited SIG_IGN) make the
+ * stop eventfd readable, which every pump polls; SIGPIPE is ignored. */
+int lab_stop_install(void);
+int lab_stop_fd(void);
+int lab_stop_signal(void);       /* 0: stopped by a pump's error */
+void lab_stop_request(void);
+const char *lab_ended_by(void);  /* "SIGTERM", "SIGINT" or "error" */
+
+/* ---- pumps --------------------------------------------------------------- */
+
+#define LAB_DROP_REASONS 8
+
+struct lab_pump {
+	/* set by the caller */
+	const char *name;        /* "to_vm", "a_to_b": JSON key and thread name part */
+	const char *thread_name; /* <= 15 characters */
+	int in_fd, out_fd;
+	uint64_t delay_ns;
+	uint64_t spin_ns;        /* spin this long before a due time instead of sleeping */
+	int signal_fd;           /* eventfd written once per delivery, -1: none */
+	/* filled by the pump */
+	pid_t tid;
+	uint64_t frames, bytes;  /* delivered */
+	uint64_t deliveries;     /* back-to-back write runs (one signal each) */
+	uint64_t signals, signal_errors;
+	uint64_t read_batches, max_batch, max_held, queue_full;
+	uint64_t dropped;
+	struct {
+		char reason[32];
+		uint64_t count;
+	} drops[LAB_DROP_REASONS];
+	struct stats achieved;   /* write_done - read_ts, ns (only with a delay) */
+	struct stats err;        /* achieved - programmed, ns */
+	struct stats late;       /* write_start - due, ns: how late the hold ended */
+	char fatal[160];         /* why the pump ended early, "" when it did not */
+};
+
+void lab_pump_init(struct lab_pump *p);
+void lab_pump_free(struct lab_pump *p);
+/* Start a thread running the pump; returns once its tid is known. */
+int lab_pump_start(struct lab_pump *p, pthread_t *th);
+
+/* Per-direction summary: JSON object and text ("frames=.. bytes=.."). */
+void lab_pump_json(struct lab_pump *p, char *buf, size_t len);
+void lab_pump_text(struct lab_pump *p, char *buf, size_t len);
+
+/* Write the one-line JSON ready record to path (NULL: nothing). */
+int lab_write_ready(const char *tool, const char *path, const char *json_line);
+
+#endif /* NETSEG_LAB_TAP_H */
