@@ -90,8 +90,11 @@ struct lab_pump {
 	uint64_t delay_ns;
 	uint64_t spin_ns;        /* spin this long before a due time instead of sleeping */
 	int signal_fd;           /* eventfd written once per delivery, -1: none */
+	int rt_prio;             /* SCHED_FIFO priority for the thread, 0: normal */
 	/* filled by the pump */
 	pid_t tid;
+	int rt_applied;          /* the FIFO priority the thread got (0: none) */
+	int rt_errno;            /* why it did not */
 	uint64_t frames, bytes;  /* delivered */
 	uint64_t deliveries;     /* back-to-back write runs (one signal each) */
 	uint64_t signals, signal_errors;
@@ -109,12 +112,27 @@ struct lab_pump {
 
 void lab_pump_init(struct lab_pump *p);
 void lab_pump_free(struct lab_pump *p);
-/* Start a thread running the pump; returns once its tid is known. */
+/* Start a thread running the pump; returns once its tid is known and its
+ * scheduling class is set. */
 int lab_pump_start(struct lab_pump *p, pthread_t *th);
 
 /* Per-direction summary: JSON object and text ("frames=.. bytes=.."). */
 void lab_pump_json(struct lab_pump *p, char *buf, size_t len);
 void lab_pump_text(struct lab_pump *p, char *buf, size_t len);
+
+/* --rt-prio: "N" in 0..99; the default when the option is absent is
+ * LAB_RT_PRIO_DELAYED for a tool with a programmed delay, else 0. Under
+ * load, ordinary (CFS) threads were woken milliseconds late here; FIFO
+ * threads kept the relay's p99 error in the tens of us. */
+#define LAB_RT_PRIO_DELAYED 10
+int lab_parse_rt_prio(const char *s, int *out, char *err, size_t errlen);
+/* "" or a stderr note when a pump asked for FIFO and did not get it */
+void lab_rt_note(const char *tool, const struct lab_pump *p);
+
+/* out_json() with a text label ("to_vm:" reads "to_vm: frames=.."). */
+struct out_rec;
+void lab_out_json_labeled(struct out_rec *r, const char *key, const char *label,
+			  const char *json, const char *text);
 
 /* Write the one-line JSON ready record to path (NULL: nothing). */
 int lab_write_ready(const char *tool, const char *path, const char *json_line);

@@ -179,9 +179,7 @@ static void print_summary(struct tracer *t, enum loop_end how)
 				tier_name(i), (unsigned long long)env.tier_count[i]);
 	snprintf(buf + off, sizeof(buf) - off, "}");
 	out_json(&r, "count_by_tier", buf, NULL, OUT_TEXT_HIDE);
-	tracer_summary_fields(t, &r, how);
-	out_emit(&r);
-	out_flush();
+	tracer_summary_emit(t, &r, NULL, 0, how);
 }
 
 int main(int argc, char **argv)

@@ -51,7 +51,7 @@ struct nstat {
 struct pstat {
 	char *probe;
 	struct nstat *n;
-	size_t nn;
+	size_t nn, hint;
 	int64_t tmin;
 	int have_tmin;
 };
@@ -83,9 +83,20 @@ static struct pstat *get_probe(struct an *a, const char *name)
 
 static struct nstat *get_node(struct pstat *p, const char *name)
 {
+	/* rows cycle through the nodes in order: try the one after the last hit first */
+	if (p->nn) {
+		size_t h = (p->hint + 1) % p->nn;
+		if (!strcmp(p->n[h].node, name)) {
+			p->hint = h;
+			return &p->n[h];
+		}
+	}
 	for (size_t i = 0; i < p->nn; i++)
-		if (!strcmp(p->n[i].node, name))
+		if (!strcmp(p->n[i].node, name)) {
+			p->hint = i;
 			return &p->n[i];
+		}
+	p->hint = p->nn;
 	p->n = grow(p->n, p->nn, sizeof(*p->n));
 	memset(&p->n[p->nn], 0, sizeof(p->n[0]));
 	p->n[p->nn].node = xstrdup(name);

@@ -12,6 +12,7 @@ static size_t on_body(char *ptr, size_t sz, size_t nm, void *ud)
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
 	}
 	sb_add(&f->body, ptr, n);
+	f->t_body_ns = ipt_wall_ns();
 	return n;
 }
 
@@ -79,6 +80,7 @@ void fetch_start(struct fetch *f, CURLM *multi, const char *url)
 	if (f->body.p)
 		f->body.p[0] = 0;
 	f->too_big = 0;
+	f->t_body_ns = 0;
 	f->redirects = 0;
 	f->t0_fixed = 0;
 	f->t0_ns = ipt_wall_ns();

@@ -17,6 +17,7 @@ struct fetch {
 	char *url;        /* current url (changes on same-host redirects) */
 	int64_t t0_ns;    /* wall clock just before the request went out */
 	int t0_fixed;     /* t0 already taken at socket open for this transfer */
+	int64_t t_body_ns; /* wall clock when the last body bytes were handed to us */
 	void *user;
 	char errbuf[CURL_ERROR_SIZE];
 };

@@ -90,7 +90,8 @@ struct probe {
 	struct target_list tl;
 	struct pnode *nodes;
 	size_t n;
-	struct sample *S;
+	struct sample *S; /* ring of `ring` rounds: only rounds not yet written are kept */
+	long ring;
 	long fired, flushed;
 	long ok_rows, fail_rows;
 	FILE *out;
@@ -98,6 +99,28 @@ struct probe {
 	CURLM *multi;
 	int active;
 };
+
+static struct sample *round_row(struct probe *p, long k)
+{
+	return &p->S[(size_t)(k % p->ring) * p->n];
+}
+
+/* A round stays in memory until every node of it has finished; a slow node (timeout,
+ * redirects, the /time try) can hold a few rounds back. Grow the ring when that happens. */
+static void ring_reserve(struct probe *p)
+{
+	long nr;
+	struct sample *ns;
+	if (p->fired - p->flushed < p->ring)
+		return;
+	nr = p->ring * 2;
+	ns = xcalloc((size_t)nr * p->n, sizeof(*ns));
+	for (long k = p->flushed; k < p->fired; k++)
+		memcpy(&ns[(size_t)(k % nr) * p->n], round_row(p, k), p->n * sizeof(*ns));
+	free(p->S);
+	p->S = ns;
+	p->ring = nr;
+}
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig)
@@ -132,7 +155,7 @@ static void push_dbl(double **a, size_t *n, double v)
 static void flush_rounds(struct probe *p)
 {
 	while (p->flushed < p->fired) {
-		struct sample *row = &p->S[(size_t)p->flushed * p->n];
+		struct sample *row = round_row(p, p->flushed);
 		for (size_t i = 0; i < p->n; i++)
 			if (!row[i].done)
 				return;
@@ -201,6 +224,7 @@ static void flush_rounds(struct probe *p)
 			csv_field(&p->buf, s->ok ? "" : s->err, 0);
 			csv_end_row(&p->buf);
 		}
+		memset(row, 0, p->n * sizeof(*row));
 		p->flushed++;
 		if (p->buf.len > 65536) {
 			fwrite(p->buf.p, 1, p->buf.len, p->out);
@@ -217,13 +241,17 @@ static void start_request(struct probe *p, size_t i, const char *url)
 
 static void fire_round(struct probe *p, long k)
 {
-	struct sample *row = &p->S[(size_t)k * p->n];
+	struct sample *row;
+	ring_reserve(p);
+	row = round_row(p, k);
 	for (size_t i = 0; i < p->n; i++) {
 		struct pnode *nd = &p->nodes[i];
 		if (nd->busy) {
 			/* Never queue behind a slow node: that would break the fixed cadence. */
 			row[i].t0 = ipt_wall_ns();
 			row[i].err = "busy";
+			/* the url it is busy with */
+			row[i].via_time = nd->fallback == FB_USING || nd->fallback == FB_TRYING;
 			row[i].done = 1;
 			continue;
 		}
@@ -231,15 +259,22 @@ static void fire_round(struct probe *p, long k)
 		nd->round = k;
 		row[i].via_time = nd->fallback == FB_USING;
 		start_request(p, i, row[i].via_time ? nd->time_url : nd->status_url);
+		/* Drive libcurl after each start: the requests already connected go out now,
+		 * instead of every node waiting until all sockets of the round are opened (that
+		 * wait sits between t0 and the request and biases the midpoint). */
+		{
+			int running;
+			curl_multi_perform(p->multi, &running);
+		}
 	}
 	p->fired = k + 1;
 }
 
 static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
 {
-	struct sample *s = &p->S[(size_t)nd->round * p->n + i];
+	struct sample *s = &round_row(p, nd->round)[i];
 	const char *err;
-	int64_t v = 0;
+	int64_t v = 0, t_parse0;
 	enum ipt_vres r;
 
 	if (fetch_done(&nd->f, p->multi, rc, &err))
@@ -254,9 +289,12 @@ static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
 			nd->fallback = FB_FAILED, s->err = "missing_field", s->via_time = 0;
 		goto done;
 	}
+	t_parse0 = ipt_wall_ns();
 	r = ipt_status_value(nd->f.body.p ? nd->f.body.p : "", nd->f.body.len,
 			     s->via_time || nd->fallback == FB_TRYING ? "time_us" : p->field, &v);
-	s->t1 = ipt_wall_ns();
+	/* t1: when the body was read, plus the parse; not when this loop got around to this
+	 * node (with 40 replies in one libcurl pass that would skew the later ones). */
+	s->t1 = nd->f.t_body_ns ? nd->f.t_body_ns + (ipt_wall_ns() - t_parse0) : ipt_wall_ns();
 	s->has_t1 = 1;
 	s->mid = ((s->t0 + s->t1) / 2) / 1000;
 	s->has_mid = 1;
@@ -330,7 +368,7 @@ static void run_rounds(struct probe *p)
 			/* Finish cleanly: abort what is in flight, keep every finished round. */
 			for (size_t i = 0; i < p->n; i++)
 				if (p->nodes[i].busy) {
-					struct sample *s = &p->S[(size_t)p->nodes[i].round * p->n + i];
+					struct sample *s = &round_row(p, p->nodes[i].round)[i];
 					curl_multi_remove_handle(p->multi, p->nodes[i].f.easy);
 					s->t0 = p->nodes[i].f.t0_ns;
 					s->err = "interrupted";
@@ -565,11 +603,6 @@ int cmd_probe(int argc, char **argv)
 	p.interval_ms = interval > 0 ? interval : inv.interval_ms;
 	p.timeout = timeout > 0 ? timeout : inv.timeout_sec;
 	p.n = p.tl.n;
-	if ((size_t)p.samples > SIZE_MAX / sizeof(struct sample) / p.n) {
-		ipt_err("probe: %ld samples x %zu nodes is too many", p.samples, p.n);
-		rc = IPT_EXIT_USAGE;
-		goto out_inv;
-	}
 
 	p.out = fopen(p.out_path, "w");
 	if (!p.out) {
@@ -578,7 +611,11 @@ int cmd_probe(int argc, char **argv)
 		goto out_inv;
 	}
 	csv_header(&p.buf);
-	p.S = xcalloc((size_t)p.samples * p.n, sizeof(*p.S));
+	/* room for the rounds one timeout spans, doubled on demand */
+	p.ring = (long)(p.timeout * 1000.0 / (double)p.interval_ms) + 4;
+	if (p.ring > p.samples)
+		p.ring = p.samples;
+	p.S = xcalloc((size_t)p.ring * p.n, sizeof(*p.S));
 	p.nodes = xcalloc(p.n, sizeof(*p.nodes));
 	p.multi = curl_multi_init();
 	curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)(p.n * 2 + 4));

@@ -66,3 +66,17 @@ col() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END{ if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+
+# errs CSV NODE: the distinct error words of a node's failed rows, without `busy` (a round
+# skipped because the previous request was still running, which a loaded CI machine can
+# cause on any node) — tests compare these, never exact ok counts at short intervals.
+errs() {
+	col "$1" "$2" error | grep -v '^busy$' | grep . | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+# nok CSV NODE: number of ok rows of a node.
+nok() { col "$1" "$2" ok | grep -c '^1$'; }
+# colnb CSV NODE COLUMN: like col, without the `busy` rows.
+colnb() {
+	awk -F, -v node="$2" -v name="$3" 'NR==1{for(i=1;i<=NF;i++){gsub("\r","",$i); if($i==name)c=i; if($i=="error")e=i}; next}
+		{gsub("\r","")} $3==node && $e!="busy"{print $c}' "$1"
+}

@@ -1,6 +1,7 @@
 # The mesh scripts for real over ssh: our own sshd on 127.0.0.1 with generated keys; two
 # probes + one server probe through it, one probe host unreachable.
-TESTS+=(mesh_ssh_probes_concurrent_one_unreachable_reported_rest_analyzed)
+TESTS+=(mesh_ssh_probes_concurrent_one_unreachable_reported_rest_analyzed
+	mesh_run_all_entry_point_over_ssh)
 
 start_sshd() {
 	local d=$1 try port
@@ -54,8 +55,12 @@ mesh_ssh_probes_concurrent_one_unreachable_reported_rest_analyzed() {
 	start_sshd "$d" || return $?
 	printf 'node 1 offset_us=12000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
-	local user dead=$((SSH_PORT + 1))
+	local user dead p
 	user=$(id -un)
+	# a port where nothing listens (connect refused now)
+	for p in $(seq $((SSH_PORT + 1)) $((SSH_PORT + 50))); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { dead=$p; break; }
+	done
 	# tr-b points at a port where nothing listens: unreachable probe host
 	cat >"$d/inv.yaml" <<Y
 servers:
@@ -91,4 +96,28 @@ Y
 	grep -q 'Readiness OK' "$d/out/run_tr-a.log" || { echo "no readiness gate in tr-a log"; return 1; }
 	grep -q 'BatchMode=yes' "$d/out/run_tr-b.log" || echo "ssh without BatchMode"
 	[ -n "${IPT_KEEP_LOG:-}" ] && cp "$d/log" "$d/out/run_tr-a.log" "$d/out/run_tr-b.log" /tmp/ 2>/dev/null; true
+}
+
+mesh_run_all_entry_point_over_ssh() {
+	local d rc; d=$(mktmp)
+	start_sshd "$d" || return $?
+	start_sim "$d" --nodes 2 || return 1
+	local user; user=$(id -un)
+	cat >"$d/inv.yaml" <<Y
+servers:
+  - {name: srv1, host: 127.0.0.1, node_index_range: [0, 1]}
+threadrippers:
+  - {name: tr-a, host: 127.0.0.1, ssh_user: $user, ssh_port: $SSH_PORT}
+http: {base_port: $SIM_BASE, timeout_sec: 1}
+probe: {samples: 10, interval_ms: 20}
+Y
+	mkdir -p "$d/out"
+	IPPANTIME_BIN="$IPT" IPPANTIME_INVENTORY="$d/inv.yaml" IPPANTIME_OUT_DIR="$d/out" \
+	IPPANTIME_REMOTE_DIR="$d/remote-%p" IPPANTIME_SSH_TIMEOUT=3 \
+	IPPANTIME_SSH_OPTS="-i $d/clientkey -o UserKnownHostsFile=$d/known_hosts -o StrictHostKeyChecking=no" \
+		timeout 120 bash "$MOD/run_all.sh" >"$d/log" 2>&1; rc=$?
+	[ $rc -eq 0 ] || { echo "exit $rc: $(tail -5 "$d/log")"; return 1; }
+	grep -qx 'Targets generation OK' "$d/log" && grep -qx 'Artifacts:' "$d/log" && grep -qx " - $d/out/REPORT.md" "$d/log" \
+		|| { echo "run_all output: $(head -5 "$d/log")"; return 1; }
+	grep -q '^tr-a: OK' "$d/log" && [ -s "$d/out/REPORT.md" ] && [ -s "$d/out/ippantime_tr-a.csv" ] || echo "no report"
 }

@@ -31,31 +31,59 @@ const struct tier_tool catalog_pktwatch = {
 };
 
 /* ---- kernel_icmp_rtt (segments A, M on the sender VM; F, G, H receiver) -- */
-static const struct tier_stage rtt_stages[] = {
-	/* 5.10 sends requests through __ip_local_out and replies through
-	 * ip_output: hook the family; without functions, the device queue */
-	{ "ip_out", "echo enters IP output (else: the device queue)", false,
-	  { { FE, "__ip_local_out", "rtt_lout_fe" }, { FE, "ip_output", "rtt_iout_fe" },
-	    { KP, "__ip_local_out", "rtt_lout_kp" }, { KP, "ip_output", "rtt_iout_kp" },
-	    TP3(net, net_dev_queue, "rtt_devq") } },
-	{ "xmit", "echo leaves the NIC", false, { TP3(net, net_dev_xmit, "rtt_xmit") } },
-	{ "recv", "echo received by the NIC (first of the receive tracepoints)", false,
-	  { { BTF, "netif_receive_skb", "rtt_recv_btf" },
-	    { BTF, "netif_receive_skb_entry", "rtt_rxe_btf" },
-	    { BTF, "netif_receive_skb_list_entry", "rtt_rxl_btf" },
-	    { RAW, "netif_receive_skb", "rtt_recv_raw" },
-	    { RAW, "netif_receive_skb_entry", "rtt_rxe_raw" },
-	    { RAW, "netif_receive_skb_list_entry", "rtt_rxl_raw" },
-	    { TP, "net/netif_receive_skb", "rtt_recv_tp" },
-	    { TP, "net/netif_receive_skb_entry", "rtt_rxe_tp" },
-	    { TP, "net/netif_receive_skb_list_entry", "rtt_rxl_tp" } } },
-	{ "icmp_rcv", "echo reaches the ICMP layer (else: the ping socket wakes)", false,
+/* 5.10 sends requests through __ip_local_out and replies through ip_output:
+ * hook the family; without functions, the device queue. */
+#define RTT_IP_OUT                                                                         \
+	{ "ip_out", "echo enters IP output (else: the device queue)", false,               \
+	  { { FE, "__ip_local_out", "rtt_lout_fe" }, { FE, "ip_output", "rtt_iout_fe" },      \
+	    { KP, "__ip_local_out", "rtt_lout_kp" }, { KP, "ip_output", "rtt_iout_kp" },      \
+	    TP3(net, net_dev_queue, "rtt_devq") } }
+/* classic tracepoints: net_dev_start_xmit, see kernel_icmp_rtt.bpf.c */
+#define RTT_XMIT                                                                           \
+	{ "xmit", "echo leaves the NIC (classic tier: handed to the driver)", false,       \
+	  { { BTF, "net_dev_xmit", "rtt_xmit_btf" }, { RAW, "net_dev_xmit", "rtt_xmit_raw" }, \
+	    { TP, "net/net_dev_start_xmit", "rtt_xmit_tp" } } }
+#define RTT_RECV                                                                           \
+	{ "recv", "echo received by the NIC (first of the receive tracepoints)", false,    \
+	  { { BTF, "netif_receive_skb", "rtt_recv_btf" },                                   \
+	    { BTF, "netif_receive_skb_entry", "rtt_rxe_btf" },                              \
+	    { BTF, "netif_receive_skb_list_entry", "rtt_rxl_btf" },                         \
+	    { RAW, "netif_receive_skb", "rtt_recv_raw" },                                   \
+	    { RAW, "netif_receive_skb_entry", "rtt_rxe_raw" },                              \
+	    { RAW, "netif_receive_skb_list_entry", "rtt_rxl_raw" },                         \
+	    { TP, "net/netif_receive_skb", "rtt_recv_tp" },                                 \
+	    { TP, "net/netif_receive_skb_entry", "rtt_rxe_tp" },                            \
+	    { TP, "net/netif_receive_skb_list_entry", "rtt_rxl_tp" } } }
+
+/* --direction tx: path 1 = ip_out -> xmit (request), path 2 = recv -> icmp_rcv */
+static const struct tier_stage rtt_tx_stages[] = {
+	RTT_IP_OUT,
+	RTT_XMIT,
+	RTT_RECV,
+	{ "icmp_rcv", "reply reaches the ICMP layer (else: the ping socket wakes)", false,
 	  { { FE, "icmp_rcv", "rtt_icmp_fe" }, { KP, "icmp_rcv", "rtt_icmp_kp" },
 	    TP3(sock, sk_data_ready, "rtt_skrdy") } },
 };
 
-const struct tier_tool catalog_kernel_icmp_rtt = {
-	"kernel_icmp_rtt", true, rtt_stages, sizeof(rtt_stages) / sizeof(rtt_stages[0]),
+/* --direction rx: path 1 = recv -> icmp_rcv (request), path 2 = ip_out -> xmit.
+ * No tracepoint marks a request reaching ICMP: without functions, path 1
+ * ends where the reply starts. */
+static const struct tier_stage rtt_rx_stages[] = {
+	RTT_RECV,
+	{ "icmp_rcv", "request reaches the ICMP layer (else: path 1 ends at the reply)", true,
+	  { { FE, "icmp_rcv", "rtt_icmp_fe" }, { KP, "icmp_rcv", "rtt_icmp_kp" } } },
+	RTT_IP_OUT,
+	RTT_XMIT,
+};
+
+const struct tier_tool catalog_kernel_icmp_rtt_tx = {
+	"kernel_icmp_rtt --direction tx", false, rtt_tx_stages,
+	sizeof(rtt_tx_stages) / sizeof(rtt_tx_stages[0]),
+};
+
+const struct tier_tool catalog_kernel_icmp_rtt_rx = {
+	"kernel_icmp_rtt --direction rx", false, rtt_rx_stages,
+	sizeof(rtt_rx_stages) / sizeof(rtt_rx_stages[0]),
 };
 
 /* ---- icmp_drop_detector (segments B, K, D, I and drops) ------------------ */
@@ -126,6 +154,7 @@ const struct tier_tool catalog_status_ts = {
 };
 
 const struct tier_tool *const catalog_tools[] = {
-	&catalog_pktwatch,          &catalog_kernel_icmp_rtt, &catalog_icmp_drop_detector,
-	&catalog_tun_tx_to_kvm_irq, &catalog_status_ts,       NULL,
+	&catalog_pktwatch,           &catalog_kernel_icmp_rtt_tx, &catalog_kernel_icmp_rtt_rx,
+	&catalog_icmp_drop_detector, &catalog_tun_tx_to_kvm_irq,  &catalog_status_ts,
+	NULL,
 };

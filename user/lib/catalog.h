@@ -8,7 +8,8 @@
 #include "tier.h"
 
 extern const struct tier_tool catalog_pktwatch;
-extern const struct tier_tool catalog_kernel_icmp_rtt;
+extern const struct tier_tool catalog_kernel_icmp_rtt_tx;
+extern const struct tier_tool catalog_kernel_icmp_rtt_rx;
 extern const struct tier_tool catalog_icmp_drop_detector;
 extern const struct tier_tool catalog_tun_tx_to_kvm_irq;
 extern const struct tier_tool catalog_status_ts;

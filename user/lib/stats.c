@@ -67,6 +67,7 @@ int stats_add(struct stats *s, uint64_t v)
 	if (v > s->max)
 		s->max = v;
 	s->log2[stats_log2_slot(v)]++;
+	s->log2_us[stats_log2_slot(v / 1000)]++;
 	s->fine[stats_fine_slot(v)]++;
 	if (s->approximate)
 		return 0;
@@ -220,4 +221,42 @@ int stats_log2_json(const uint64_t *slots, unsigned n_slots, char *buf, size_t l
 	}
 	used += snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, "]");
 	return (int)used;
+}
+
+int stats_to_json(struct stats *s, char *buf, size_t len)
+{
+	struct stats_summary m;
+	size_t off;
+
+	stats_summarize(s, &m);
+	off = snprintf(buf, len,
+		       "{\"count\":%llu,\"min_ns\":%llu,\"mean_ns\":%.0f,\"p50_ns\":%.0f,"
+		       "\"p90_ns\":%.0f,\"p99_ns\":%.0f,\"max_ns\":%llu,\"approximate\":%s,\"hist\":",
+		       (unsigned long long)m.count, (unsigned long long)m.min, m.mean, m.p50, m.p90,
+		       m.p99, (unsigned long long)m.max, m.approximate ? "true" : "false");
+	off += stats_log2_json(s->log2, STATS_LOG2_SLOTS, off < len ? buf + off : NULL,
+			       off < len ? len - off : 0);
+	off += snprintf(off < len ? buf + off : NULL, off < len ? len - off : 0, "}");
+	return (int)off;
+}
+
+void stats_print_header(FILE *fp)
+{
+	fprintf(fp, "%-22s %8s %12s %12s %12s %12s %12s %12s\n", "segment (us)", "count", "min",
+		"mean", "p50", "p90", "p99", "max");
+}
+
+void stats_print_row(FILE *fp, const char *name, struct stats *s)
+{
+	struct stats_summary m;
+
+	stats_summarize(s, &m);
+	if (!m.count) {
+		fprintf(fp, "%-22s %8d %12s %12s %12s %12s %12s %12s\n", name, 0, "-", "-", "-", "-",
+			"-", "-");
+		return;
+	}
+	fprintf(fp, "%-22s %8llu %12.3f %12.3f %12.3f %12.3f %12.3f %12.3f%s\n", name,
+		(unsigned long long)m.count, m.min / 1e3, m.mean / 1e3, m.p50 / 1e3, m.p90 / 1e3,
+		m.p99 / 1e3, m.max / 1e3, m.approximate ? " (approx.)" : "");
 }

@@ -33,6 +33,7 @@ struct stats {
 	bool sorted;
 	bool approximate;       /* percentiles come from the fine histogram */
 	uint64_t log2[STATS_LOG2_SLOTS];
+	uint64_t log2_us[STATS_LOG2_SLOTS]; /* of value/1000: text histograms in usecs */
 	uint64_t fine[STATS_FINE_SLOTS];
 };
 
@@ -65,5 +66,13 @@ void stats_print_log2_hist(FILE *fp, const uint64_t *slots, unsigned n_slots, ui
 			   const char *unit);
 /* The same histogram as a JSON array of [low, high, count] (in ns). */
 int stats_log2_json(const uint64_t *slots, unsigned n_slots, char *buf, size_t len);
+
+/* {"count":..,"min_ns":..,"mean_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,
+ * "max_ns":..,"approximate":..,"hist":[[lo,hi,n],...]}. Like snprintf. */
+int stats_to_json(struct stats *s, char *buf, size_t len);
+/* One row of a text table: name, count, then min/mean/p50/p90/p99/max in
+ * microseconds with 3 decimals. */
+void stats_print_row(FILE *fp, const char *name, struct stats *s);
+void stats_print_header(FILE *fp);
 
 #endif /* NETSEG_STATS_H */

@@ -546,6 +546,11 @@ int tier_plan_apply(const struct tier_plan *plan, struct bpf_object *obj, char *
 		    size_t errlen)
 {
 	const struct tier_tool *tool = plan->tool;
+	struct bpf_program *p;
+
+	/* a program no stage chose is never loaded: its hook may not exist */
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, false);
 
 	for (int s = 0; s < tool->n_stages; s++) {
 		const struct tier_stage *st = &tool->stages[s];

@@ -249,3 +249,39 @@ uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns)
 {
 	return clock_mono_to_wall(t->clock, mono_ns);
 }
+
+void tracer_summary_emit(struct tracer *t, struct out_rec *r, const struct tracer_segment *segs,
+			 int n_segs, enum loop_end how)
+{
+	size_t cap = 1024 + (size_t)n_segs * 4096, off = 0;
+	char *json = malloc(cap);
+	FILE *fp = out_stream();
+
+	tracer_summary_fields(t, r, how);
+	if (json && n_segs) {
+		off += snprintf(json, cap, "{");
+		for (int i = 0; i < n_segs && off < cap; i++) {
+			off += snprintf(json + off, cap - off, "%s\"%s\":", i ? "," : "", segs[i].key);
+			if (off < cap)
+				off += stats_to_json(segs[i].st, json + off, cap - off);
+		}
+		if (off < cap)
+			snprintf(json + off, cap - off, "}");
+		out_json(r, "segments", json, NULL, OUT_TEXT_HIDE);
+	}
+	out_emit(r);
+	free(json);
+	if (!out_is_json() && n_segs) {
+		fprintf(fp, "\n");
+		stats_print_header(fp);
+		for (int i = 0; i < n_segs; i++)
+			stats_print_row(fp, segs[i].label, segs[i].st);
+		for (int i = 0; i < n_segs; i++) {
+			if (!segs[i].st->count)
+				continue;
+			fprintf(fp, "\n%s:\n", segs[i].label);
+			stats_print_log2_hist(fp, segs[i].st->log2_us, STATS_LOG2_SLOTS, 1, "usecs");
+		}
+	}
+	out_flush();
+}

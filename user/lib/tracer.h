@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "netns.h"
 #include "output.h"
+#include "stats.h"
 #include "tier.h"
 
 struct bpf_object;
@@ -54,6 +55,19 @@ int tracer_counters(struct tracer *t, uint64_t *out, uint64_t *per_cpu_lost, int
 /* Add the shared counters, tiers and run facts to a summary record. */
 void tracer_summary_fields(struct tracer *t, struct out_rec *r, enum loop_end how);
 void tracer_end(struct tracer *t);
+
+/* A latency segment a tracer reports in its summary. */
+struct tracer_segment {
+	const char *key;      /* JSON key: "path1" */
+	const char *label;    /* text: "Path 1 (request)" */
+	struct stats *st;
+};
+
+/* Complete and print the summary: the tool's own fields in `r`, then the
+ * shared ones, the segments (JSON object; in text a table and a log2
+ * histogram per segment), flushed. */
+void tracer_summary_emit(struct tracer *t, struct out_rec *r, const struct tracer_segment *segs,
+			 int n_segs, enum loop_end how);
 
 /* The tiers per stage as a JSON object, for ready and summary records. */
 int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len);

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* kernel_icmp_rtt: one record per ICMP echo, with four kernel stamps. */
+#ifndef KERNEL_ICMP_RTT_H
+#define KERNEL_ICMP_RTT_H
+
+#include "netseg.h"
+
+/* tx: this machine pings (request out, reply in).
+ * rx: this machine is pinged (request in, reply out). */
+enum rtt_direction {
+	RTT_DIR_TX = 0,
+	RTT_DIR_RX = 1,
+};
+
+/* The four stamps of an echo, in time order on both directions. */
+enum rtt_stage {
+	RTT_P1_START = 0,
+	RTT_P1_END = 1,
+	RTT_P2_START = 2,
+	RTT_P2_END = 3,
+	RTT_N_STAGES = 4,
+};
+
+/* What the hook that produced a stamp is; which stage it gives depends
+ * on the direction (ip_out starts path 1 on tx and path 2 on rx). */
+enum rtt_hook {
+	RTT_HOOK_LOCAL_OUT = 0,   /* __ip_local_out */
+	RTT_HOOK_IP_OUTPUT,       /* ip_output */
+	RTT_HOOK_DEV_QUEUE,       /* net:net_dev_queue */
+	RTT_HOOK_DEV_XMIT,        /* net:net_dev_xmit */
+	RTT_HOOK_RECV,            /* net:netif_receive_skb */
+	RTT_HOOK_RECV_ENTRY,      /* net:netif_receive_skb_entry */
+	RTT_HOOK_RECV_LIST,       /* net:netif_receive_skb_list_entry */
+	RTT_HOOK_ICMP_RCV,        /* icmp_rcv */
+	RTT_HOOK_SK_DATA_READY,   /* sock:sk_data_ready of the ICMP socket */
+	RTT_HOOK_FROM_REPLY,      /* rx without icmp_rcv: P1 end = reply's first stamp */
+	RTT_HOOK_DEV_START_XMIT,  /* net:net_dev_start_xmit (classic tracepoint tier) */
+	RTT_N_HOOKS,
+};
+
+/* Tool counters, after the shared ones (enum netseg_counter). */
+enum rtt_counter {
+	RTT_CNT_STARTED = NETSEG_CNT_TOOL0, /* echoes that got their first stamp */
+	RTT_CNT_EMITTED,                    /* complete echoes sent to user space */
+	RTT_CNT_INCOMPLETE,                 /* final stamp came, an earlier one missing */
+	RTT_CNT_ORPHAN,                     /* a later stamp for an echo never started */
+};
+
+struct rtt_key {
+	__u32 initiator;      /* network order: the host that sent the request */
+	__u32 target;         /* network order */
+	__u16 id;             /* ICMP echo id, host order */
+	__u16 seq;            /* ICMP echo sequence, host order */
+};
+
+struct rtt_stamp {
+	__u64 ts_ns;          /* CLOCK_MONOTONIC, ns; 0: not stamped */
+	__u32 cpu;
+	__u32 pid;            /* thread group id of the current task */
+	__u32 ifindex;
+	__s32 stack_id;       /* kernel stack in `stacks`, <0: none */
+	__u8 tier;            /* enum netseg_tier */
+	__u8 hook;            /* enum rtt_hook */
+	__u8 pad[6];
+	char comm[16];
+	char ifname[16];
+};
+
+struct rtt_echo {
+	struct rtt_key key;
+	__u8 direction;       /* enum rtt_direction */
+	__u8 pad[3];
+	struct rtt_stamp st[RTT_N_STAGES];
+};
+
+#endif /* KERNEL_ICMP_RTT_H */

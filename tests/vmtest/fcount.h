@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* fcount: shared between the BPF half and the user half. */
+#ifndef NETSEG_VMTEST_FCOUNT_H
+#define NETSEG_VMTEST_FCOUNT_H
+
+/* Program slots in the object: fc_slot0 .. fc_slot7. Each one's fentry
+ * target is chosen at run time; slots not asked for stay unloaded. */
+#define FC_SLOTS 8
+
+#endif

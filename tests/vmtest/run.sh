@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# tests/vmtest/run.sh [-q] [--list] [SET...]
+#
+# Boot Debian's 6.1 cloud kernel under qemu (TCG, no KVM) with an initramfs
+# built here and now (busybox-static, the host's ip/ping/nft/jq with their
+# libraries, the static netseg binaries, the vmtest programs, the guest test
+# sets and the kernel's own modules), run the named test sets inside (default:
+# all), and report their results as our own:
+#
+#   PASS vm6.1/<name> | FAIL vm6.1/<name>: <why> | SKIP vm6.1/<name>: <why>
+#
+# one line per test on stdout; the guest console streams to stderr ("  vm| ").
+# Exit 1 when anything failed, the guest did not boot or the time limit
+# (VMTEST_TIMEOUT, default 240 s) ran out; 2 for a usage error.
+#
+# The kernel package is found with apt (newest linux-image-6.1.*-cloud-amd64-
+# unsigned), fetched with `apt-get download` into VMTEST_CACHE (default
+# /var/cache/netseg/vmtest, outside the repo) and reused from there.
+# Nothing here uses host network namespaces: the guest makes its own.
+set -u
+shopt -s nullglob
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OUTPUT=${OUTPUT:-$REPO/.output}
+CACHE=${VMTEST_CACHE:-/var/cache/netseg/vmtest}
+TIMEOUT=${VMTEST_TIMEOUT:-240}
+SET_TIMEOUT=${VMTEST_SET_TIMEOUT:-150}
+P=vm6.1
+MARK='@@VMTEST@@'
+QUIET=0
+
+usage() {
+	cat <<EOF
+usage: tests/vmtest/run.sh [-q] [--list] [SET...]
+Boot Debian's 6.1 cloud kernel under qemu and run netseg's guest tests.
+  SET      one of: $(all_sets | tr '\n' ' ')(default: all)
+  -q       do not stream the guest console to stderr
+  --list   print each set with its tests and exit
+Environment: OUTPUT (build dir), SANITIZE=1 (build static unsanitized copies),
+VMTEST_CACHE (kernel package cache, default /var/cache/netseg/vmtest),
+VMTEST_TIMEOUT (whole guest run, default 240 s).
+EOF
+}
+
+all_sets() {
+	local f
+	for f in "$HERE"/guest/sets/*.sh; do basename "$f" .sh; done
+}
+
+# the tests a set promises, from its "# tests:" line
+set_tests() {
+	sed -n 's/^# tests: *//p' "$HERE/guest/sets/$1.sh"
+}
+
+sets=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	-q) QUIET=1 ;;
+	--list)
+		for s in $(all_sets); do echo "$s: $(set_tests "$s")"; done
+		exit 0
+		;;
+	-*) echo "vmtest: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	*)
+		if [ ! -f "$HERE/guest/sets/$1.sh" ]; then
+			echo "vmtest: unknown set '$1' (sets: $(all_sets | tr '\n' ' '))" >&2
+			exit 2
+		fi
+		sets+=("$1")
+		;;
+	esac
+	shift
+done
+[ ${#sets[@]} -gt 0 ] || mapfile -t sets < <(all_sets)
+
+failed=0
+result() { # KIND NAME [WHY]
+	case $1 in FAIL) failed=1 ;; esac
+	if [ $# -ge 3 ]; then echo "$1 $P/$2: $3"; else echo "$1 $P/$2"; fi
+}
+note() { echo "vmtest: $*" >&2; }
+
+TMP=$(mktemp -d /tmp/netseg-vmtest.XXXXXX)
+QPID=
+cleanup() {
+	if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
+		kill -TERM "$QPID" 2>/dev/null
+		sleep 1
+		kill -KILL "$QPID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# setup_fail WHY: one FAIL line, nothing ran
+setup_fail() {
+	result FAIL setup "$1"
+	exit 1
+}
+
+# ---- host tools -------------------------------------------------------------
+QEMU=$(command -v "${VMTEST_QEMU:-qemu-system-x86_64}") ||
+	setup_fail "${VMTEST_QEMU:-qemu-system-x86_64} is missing (Debian package qemu-system-x86; tests/vmtest/deps.txt lists all)"
+BUSYBOX=$(command -v busybox) || setup_fail "busybox is missing (Debian package busybox-static)"
+is_static() { LC_ALL=C ldd "$1" 2>&1 | grep -qE 'not a dynamic executable|statically linked'; }
+is_static "$BUSYBOX" || setup_fail "$BUSYBOX is dynamically linked: install busybox-static (it replaces busybox)"
+for t in cpio depmod dpkg-deb apt-get apt-cache ip ping jq timeout; do
+	command -v "$t" >/dev/null || setup_fail "'$t' is missing (tests/vmtest/deps.txt lists the Debian packages)"
+done
+
+# ---- the kernel package -----------------------------------------------------
+# newest 6.1 cloud image by name (6.1.0-N sorts numerically with sort -V);
+# the pattern must not match 6.12
+find_pkg() {
+	apt-cache search --names-only '^linux-image-6\.1\.[0-9]+-[0-9]+-cloud-amd64-unsigned$' 2>/dev/null |
+		awk '{print $1}' | sort -V | while read -r p; do
+		# only what apt could really download (a candidate version)
+		apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' && echo "$p"
+	done | tail -n 1
+}
+
+fetch_kernel() {
+	local pkg deb
+	pkg=$(find_pkg)
+	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+		note "no 6.1 cloud kernel in apt's lists; running apt-get update"
+		apt-get update -qq >"$TMP/apt.log" 2>&1 || note "apt-get update failed: $(tail -n 1 "$TMP/apt.log")"
+		pkg=$(find_pkg)
+	fi
+	if [ -n "$pkg" ]; then
+		deb=$(ls -t "$CACHE/${pkg}"_*.deb 2>/dev/null | head -n 1)
+		if [ -z "$deb" ]; then
+			mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ] ||
+				{ echo "SKIPROOT"; return; }
+			note "downloading $pkg into $CACHE"
+			mkdir -p "$TMP/dl"
+			# root downloads without the _apt sandbox user: $TMP is ours alone
+			if ! (cd "$TMP/dl" && apt-get -o APT::Sandbox::User=root download "$pkg") >"$TMP/apt.log" 2>&1; then
+				echo "ERR apt-get download $pkg failed: $(tail -n 1 "$TMP/apt.log")"
+				return
+			fi
+			deb=$(ls "$TMP/dl/${pkg}"_*.deb 2>/dev/null | head -n 1)
+			[ -n "$deb" ] || { echo "ERR apt-get download $pkg left no .deb"; return; }
+			mv "$deb" "$CACHE/" && deb=$CACHE/$(basename "$deb")
+		fi
+		echo "OK $deb"
+		return
+	fi
+	# offline: whatever 6.1 cloud kernel the cache already holds
+	deb=$(ls "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$deb" ]; then
+		note "apt knows no 6.1 cloud kernel; using the cached $(basename "$deb")"
+		echo "OK $deb"
+	else
+		echo "ERR no linux-image-6.1.*-cloud-amd64-unsigned package in apt's lists (Debian 12 main or security) and none cached in $CACHE"
+	fi
+}
+
+MODULES=(veth tun tap vhost_iotlb vhost vhost_net sch_netem nf_tables)
+
+# extract DEB into $CACHE/<deb name>.d once: vmlinuz, the modules we load
+# (decompressed) and load.list in dependency order from modules.dep
+prepare_kernel() {
+	local deb=$1 dir x rel m
+	dir=$CACHE/$(basename "$deb" .deb).d
+	if [ -f "$dir/load.list" ] && [ -f "$dir/vmlinuz" ]; then
+		echo "$dir"
+		return 0
+	fi
+	x=$TMP/x
+	mkdir -p "$x" && dpkg-deb -x "$deb" "$x" || { note "dpkg-deb -x $deb failed"; return 1; }
+	rel=$(ls "$x/lib/modules" | head -n 1)
+	[ -n "$rel" ] && [ -f "$x/boot/vmlinuz-$rel" ] || { note "$deb has no vmlinuz/modules"; return 1; }
+	# the package ships no modules.dep (depmod runs at install): make one
+	depmod -b "$x" "$rel" || { note "depmod failed for $rel"; return 1; }
+	local new=$dir.tmp.$$
+	rm -rf "$new"
+	mkdir -p "$new/modules"
+	cp "$x/boot/vmlinuz-$rel" "$new/vmlinuz"
+	echo "$rel" >"$new/release"
+	# dependency-first walk over modules.dep (it lists each module's
+	# transitive dependencies; visiting them first gives a valid order)
+	declare -A dep_of=() seen=()
+	local line mod deps mod_name
+	while IFS= read -r line; do
+		mod=${line%%:*}
+		deps=${line#*:}
+		mod_name=${mod##*/}
+		dep_of[${mod_name%%.ko*}]="$mod:$deps"
+	done <"$x/lib/modules/$rel/modules.dep"
+	order=()
+	visit() {
+		local name=$1 entry path d
+		[ -n "${seen[$name]:-}" ] && return 0
+		seen[$name]=1
+		entry=${dep_of[$name]:-}
+		[ -n "$entry" ] || { note "module $name is not in $rel's modules.dep"; return 1; }
+		path=${entry%%:*}
+		for d in ${entry#*:}; do
+			d=${d##*/}
+			visit "${d%%.ko*}" || return 1
+		done
+		order+=("$name:$path")
+	}
+	for m in "${MODULES[@]}"; do visit "$m" || return 1; done
+	: >"$new/load.list"
+	local e name path src
+	for e in "${order[@]}"; do
+		name=${e%%:*}
+		path=${e#*:}
+		src=$x/lib/modules/$rel/$path
+		# busybox insmod takes plain .ko: decompress here
+		case $path in
+		*.ko.xz) xz -dc "$src" >"$new/modules/$name.ko" ;;
+		*.ko.zst) zstd -qdc "$src" >"$new/modules/$name.ko" ;;
+		*.ko.gz) gzip -dc "$src" >"$new/modules/$name.ko" ;;
+		*) cp "$src" "$new/modules/$name.ko" ;;
+		esac || { note "cannot unpack $path"; return 1; }
+		echo "$name.ko" >>"$new/load.list"
+	done
+	rm -rf "$dir" && mv "$new" "$dir" || return 1
+	rm -rf "$x"
+	echo "$dir"
+}
+
+mkdir -p "$CACHE" 2>/dev/null
+# one run at a time fetches and extracts (flock when util-linux has it)
+exec 9>>"$TMP/lock"
+if [ -w "$CACHE" ] && command -v flock >/dev/null; then
+	exec 9>>"$CACHE/.lock"
+	flock -w 300 9 || setup_fail "another vmtest run holds $CACHE/.lock for 300 s"
+fi
+got=$(fetch_kernel)
+case $got in
+OK\ *) DEB=${got#OK } ;;
+SKIPROOT)
+	result SKIP setup "no cached 6.1 kernel and $CACHE is not writable: run as root (or set VMTEST_CACHE)"
+	exit 0
+	;;
+*) setup_fail "kernel package: ${got#ERR }" ;;
+esac
+KDIR=$(prepare_kernel "$DEB") || setup_fail "cannot extract the kernel from $DEB"
+flock -u 9 2>/dev/null
+KREL=$(cat "$KDIR/release")
+
+# ---- static netseg binaries -------------------------------------------------
+# the tracers the Makefile builds (its TRACERS line), netseg, and the vmtest
+# programs (tests/vmtest/<n>.c)
+TRACERS=$(sed -n 's/^TRACERS *:\?= *//p' "$REPO/Makefile" | head -n 1)
+[ -n "$TRACERS" ] || TRACERS=pktwatch
+BINS=()
+for t in $TRACERS netseg; do BINS+=("bin/$t"); done
+PROGS=()
+for c in "$HERE"/*.c; do
+	case $c in *.bpf.c) continue ;; esac
+	PROGS+=("$(basename "$c" .c)")
+done
+for p in "${PROGS[@]}"; do BINS+=("vmtest/$p"); done
+if [ "${SANITIZE:-}" = 1 ]; then
+	# sanitized binaries are dynamic and need the host's runtime: the guest
+	# gets its own static, unsanitized build
+	BOUT=$OUTPUT/vm-static
+	targets=(vmtest-progs)
+	for t in $TRACERS netseg; do targets+=("$BOUT/bin/$t"); done
+else
+	BOUT=$OUTPUT
+	targets=()
+	for b in "${BINS[@]}"; do
+		[ -x "$BOUT/$b" ] || targets=(all vmtest-progs)
+	done
+fi
+if [ ${#targets[@]} -gt 0 ]; then
+	note "building static binaries in $BOUT"
+	if ! make -C "$REPO" --no-print-directory OUTPUT="$BOUT" SANITIZE= "${targets[@]}" >"$TMP/make.log" 2>&1; then
+		sed 's/^/  make| /' "$TMP/make.log" | tail -n 30 >&2
+		setup_fail "building the static binaries failed (make OUTPUT=$BOUT SANITIZE= ${targets[*]})"
+	fi
+fi
+for b in "${BINS[@]}"; do
+	[ -x "$BOUT/$b" ] || setup_fail "$BOUT/$b is missing after the build"
+	is_static "$BOUT/$b" || setup_fail "$BOUT/$b is not statically linked (the guest has no libraries for it)"
+done
+
+# ---- the initramfs ----------------------------------------------------------
+R=$TMP/root
+mkdir -p "$R"/{bin,dev,proc,sys,run,tmp,etc,root,usr/local/bin,lib/modules/vmtest,netseg/bin,netseg/vmtest,vmtest/sets}
+cp "$BUSYBOX" "$R/bin/busybox"
+for a in $("$BUSYBOX" --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$R/bin/$a"
+done
+ln -s bin "$R/sbin"
+# busybox's ip cannot make veth pairs: the host's iproute2, iputils ping,
+# nft and jq go in /usr/local/bin (first in PATH) with what ldd lists
+copy_dyn() {
+	local bin=$1 lib
+	cp -L "$bin" "$R/usr/local/bin/" || return 1
+	for lib in $(ldd "$bin" | awk '/=> \//{print $3} /^\t\//{print $1}'); do
+		[ -e "$R$lib" ] && continue
+		mkdir -p "$R$(dirname "$lib")"
+		cp -L "$lib" "$R$lib" || return 1
+	done
+}
+for t in ip ping jq nft; do
+	p=$(command -v "$t") || { [ "$t" = nft ] && continue; setup_fail "'$t' is missing on the host"; }
+	copy_dyn "$p" || setup_fail "cannot copy $p and its libraries into the initramfs"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
+printf 'root:x:0:\n' >"$R/etc/group"
+for b in "${BINS[@]}"; do cp "$BOUT/$b" "$R/netseg/$b"; done
+cp "$KDIR"/modules/*.ko "$KDIR/load.list" "$R/lib/modules/vmtest/"
+install -m 0755 "$HERE/guest/init" "$R/init"
+cp "$HERE/guest/lib.sh" "$R/vmtest/"
+for s in "${sets[@]}"; do cp "$HERE/guest/sets/$s.sh" "$R/vmtest/sets/"; done
+printf '%s\n' "${sets[@]}" >"$R/vmtest/sets.list"
+echo "$SET_TIMEOUT" >"$R/vmtest/set_timeout"
+# uncompressed newc: the kernel unpacks it without a decompressor (faster under TCG)
+(cd "$R" && find . -print0 | cpio --null -o -H newc --quiet) >"$TMP/initrd.cpio" ||
+	setup_fail "cpio failed"
+rm -rf "$R"
+note "kernel $KREL ($(basename "$DEB")), initramfs $(($(stat -c %s "$TMP/initrd.cpio") / 1024 / 1024)) MiB, sets: ${sets[*]}"
+
+# ---- boot -------------------------------------------------------------------
+declare -A reported=()
+declare -A expected_set=()
+for s in "${sets[@]}"; do
+	for t in $(set_tests "$s"); do expected_set[$t]=$s; done
+done
+expected_set[boot_modules_load]=boot
+booted=0 done=0 cur_set=boot
+declare -A set_rc=()
+log=$OUTPUT/vmtest-console.log
+mkdir -p "$OUTPUT" 2>/dev/null && : >"$log" 2>/dev/null || log=$TMP/console.log
+
+mkfifo "$TMP/console"
+t0=$(date +%s.%N)
+# -nographic: the serial console on stdio; no NIC; TCG (no -enable-kvm)
+timeout -k 5 "$TIMEOUT" "$QEMU" -nographic -no-reboot -m 1G -smp 2 \
+	-nic none -kernel "$KDIR/vmlinuz" -initrd "$TMP/initrd.cpio" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init mitigations=off" \
+	</dev/null >"$TMP/console" 2>&1 &
+QPID=$!
+
+t_boot=
+while IFS= read -r line; do
+	# no carriage returns, no escape sequences (SeaBIOS clears the screen)
+	line=${line//$'\r'/}
+	line=${line//$'\e'/}
+	printf '%s\n' "$line" >>"$log"
+	[ $QUIET = 1 ] || printf '  vm| %s\n' "$line" >&2
+	case $line in *"$MARK "*) ;; *) continue ;; esac
+	# a marker may follow stray console bytes: parse from the marker on
+	msg=${line#*"$MARK "}
+	case $msg in
+	BOOTED*) booted=1; t_boot=$(date +%s.%N) ;;
+	"SET "*) cur_set=${msg#SET } ;;
+	"ENDSET "*) s=${msg#ENDSET }; set_rc[${s%% *}]=${s##* } ;;
+	DONE*) done=1 ;;
+	PASS\ * | FAIL\ * | SKIP\ *)
+		kind=${msg%% *}
+		rest=${msg#* }
+		name=${rest%%:*}
+		if [ "$name" = "$rest" ]; then why=; else why=${rest#*: }; fi
+		reported[$name]=1
+		if [ "$kind" = PASS ]; then result PASS "$name"; else result "$kind" "$name" "$why"; fi
+		;;
+	esac
+done <"$TMP/console"
+wait "$QPID"
+qrc=$?
+QPID=
+t1=$(date +%s.%N)
+
+why=
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	why="the guest did not finish within ${TIMEOUT} s (in set '$cur_set')"
+	result FAIL timeout "$why"
+elif [ $booted = 0 ]; then
+	why="the guest never reached /init (qemu exited $qrc; console: $log)"
+	result FAIL boot "$why"
+elif [ $done = 0 ]; then
+	why="the guest stopped before finishing (qemu exited $qrc, in set '$cur_set'; console: $log)"
+	result FAIL guest "$why"
+fi
+# every promised test has a line, even when its set never got to it
+for s in boot "${sets[@]}"; do
+	for t in "${!expected_set[@]}"; do
+		[ "${expected_set[$t]}" = "$s" ] || continue
+		[ -n "${reported[$t]:-}" ] && continue
+		if [ -n "$why" ]; then
+			result FAIL "$t" "never ran: $why"
+		else
+			result FAIL "$t" "set '$s' ended (status ${set_rc[$s]:-?}) without reporting it"
+		fi
+	done
+done
+boot_s=$([ -n "$t_boot" ] && awk -v a="$t0" -v b="$t_boot" 'BEGIN{printf "%.1f", b-a}' || echo "?")
+note "boot to /init ${boot_s} s, qemu start to exit $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; console log: $log"
+exit $failed

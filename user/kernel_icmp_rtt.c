@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * kernel_icmp_rtt: per-echo ICMP round trip split into path 1 (request),
+ * path 2 (reply) and the time in between, from four kernel stamps. Runs in
+ * a VM (or any host) for its own pings (tx) or for pings it answers (rx).
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "kernel_icmp_rtt.h"
+#include "kernel_icmp_rtt.skel.h"
+#include "lib/catalog.h"
+#include "lib/cli.h"
+#include "lib/ksyms.h"
+#include "lib/tracer.h"
+
+static struct env {
+	uint32_t src_ip;          /* initiator, network order; 0: any */
+	uint32_t dst_ip;          /* target */
+	const char *ifnames;
+	struct netseg_ifset ifs;
+	int direction;            /* -1: decide from the addresses */
+	const char *direction_why;
+	uint64_t latency_ns;
+	bool stacks;
+	struct ksyms *ksyms;
+	struct stats path1, path2, inter, total;
+} env = {
+	.direction = -1,
+};
+
+const char *argp_program_version = "kernel_icmp_rtt " NETSEG_VERSION;
+const char *argp_program_bug_address = "netseg issue tracker";
+static const char doc[] =
+	"Per-echo ICMP round trip inside this kernel, split into path 1 (the request),\n"
+	"path 2 (the reply) and the time between them.\n"
+	"\n"
+	"  tx (this machine pings):      path 1 = IP output -> leaves the NIC,\n"
+	"                                path 2 = NIC receive -> ICMP layer (or the ping socket)\n"
+	"  rx (this machine is pinged):  path 1 = NIC receive -> ICMP layer,\n"
+	"                                path 2 = IP output -> leaves the NIC\n"
+	"\n"
+	"--src-ip is the ping initiator in both directions. Without --direction the\n"
+	"direction follows from which of --src-ip/--dst-ip is an address of this\n"
+	"namespace, so the same command line works on both VMs.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  kernel_icmp_rtt --src-ip 198.18.0.1 --dst-ip 198.18.0.2        # the seed's line, either VM\n"
+	"  kernel_icmp_rtt --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --direction tx -i eth0\n"
+	"  kernel_icmp_rtt --direction rx --latency-ms 1                  # only slow echoes\n"
+	"  kernel_icmp_rtt --src-ip 198.18.0.1 -j --kernel-stacks\n"
+	"  kernel_icmp_rtt --duration 60 --ready-file /tmp/rtt.ready > sfsvm-send.log";
+
+enum {
+	OPT_SRC = 0x2000,
+	OPT_DST,
+	OPT_DIRECTION,
+	OPT_LAT_MS,
+	OPT_LAT_US,
+	OPT_NO_STACKS,
+	OPT_STACKS,
+};
+
+static const struct argp_option opts[] = {
+	{ "src-ip", OPT_SRC, "ADDR", 0, "the ping initiator (request source), both directions", 0 },
+	{ "dst-ip", OPT_DST, "ADDR", 0, "the pinged address (request destination)", 0 },
+	{ "interface", 'i', "IFS", 0, "only these interfaces (comma list, e.g. bond slaves)", 0 },
+	{ "direction", OPT_DIRECTION, "tx|rx", 0, "tx: this machine pings; rx: it is pinged", 0 },
+	{ "latency-ms", OPT_LAT_MS, "MS", 0, "report only echoes with Total RTT >= MS (decided in the kernel)", 0 },
+	{ "latency-us", OPT_LAT_US, "US", 0, "the same in microseconds", 0 },
+	{ "kernel-stacks", OPT_STACKS, NULL, 0, "record a kernel stack at every stamp", 0 },
+	{ "disable-kernel-stacks", OPT_NO_STACKS, NULL, 0, "no stacks (the default; accepted for the original's habit)", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	static const char *const dirs[] = { "tx", "rx", NULL };
+	char err[256];
+	uint64_t v;
+
+	(void)state;
+	switch (key) {
+	case OPT_SRC:
+		if (cli_parse_ipv4("--src-ip", arg, &env.src_ip, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		break;
+	case OPT_DST:
+		if (cli_parse_ipv4("--dst-ip", arg, &env.dst_ip, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		break;
+	case 'i':
+		env.ifnames = arg;
+		break;
+	case OPT_DIRECTION:
+		env.direction = cli_parse_choice("--direction", arg, dirs, err, sizeof(err));
+		if (env.direction < 0)
+			cli_usage_error("%s", err);
+		env.direction_why = "--direction";
+		break;
+	case OPT_LAT_MS:
+		if (cli_parse_u64("--latency-ms", arg, 0, 3600000, &v, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		env.latency_ns = v * 1000000ull;
+		break;
+	case OPT_LAT_US:
+		if (cli_parse_u64("--latency-us", arg, 0, 3600000000ull, &v, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		env.latency_ns = v * 1000ull;
+		break;
+	case OPT_STACKS:
+		env.stacks = true;
+		break;
+	case OPT_NO_STACKS:
+		env.stacks = false;
+		break;
+	case ARGP_KEY_ARG:
+		cli_usage_error("unexpected argument '%s' (see --help)", arg);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* ---- direction from the addresses (run inside the watched namespace) -- */
+
+struct local_check {
+	uint32_t addr;
+	bool local;
+};
+
+static int addr_is_local(void *arg)
+{
+	struct local_check *c = arg;
+	struct ifaddrs *ifa, *i;
+
+	c->local = false;
+	if (getifaddrs(&ifa))
+		return -1;
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == c->addr)
+			c->local = true;
+	freeifaddrs(ifa);
+	return 0;
+}
+
+static void decide_direction(const struct netseg_netns *ns)
+{
+	struct local_check src = { env.src_ip, false }, dst = { env.dst_ip, false };
+
+	if (env.direction >= 0)
+		return;
+	if (env.src_ip)
+		netns_run_in(ns, addr_is_local, &src);
+	if (env.dst_ip)
+		netns_run_in(ns, addr_is_local, &dst);
+	if (src.local && !dst.local) {
+		env.direction = RTT_DIR_TX;
+		env.direction_why = "--src-ip is local";
+	} else if (dst.local && !src.local) {
+		env.direction = RTT_DIR_RX;
+		env.direction_why = "--dst-ip is local";
+	} else {
+		env.direction = RTT_DIR_TX;
+		env.direction_why = "default (neither or both addresses local)";
+	}
+}
+
+static int resolve_ifnames(void *arg)
+{
+	return cli_parse_ifnames("--interface", env.ifnames, &env.ifs, NULL, arg, 256);
+}
+
+/* ---- records -------------------------------------------------------- */
+
+static const char *const hook_names[RTT_N_HOOKS] = {
+	[RTT_HOOK_LOCAL_OUT] = "__ip_local_out",  [RTT_HOOK_IP_OUTPUT] = "ip_output",
+	[RTT_HOOK_DEV_QUEUE] = "net_dev_queue",   [RTT_HOOK_DEV_XMIT] = "net_dev_xmit",
+	[RTT_HOOK_RECV] = "netif_receive_skb",    [RTT_HOOK_RECV_ENTRY] = "netif_receive_skb_entry",
+	[RTT_HOOK_RECV_LIST] = "netif_receive_skb_list_entry",
+	[RTT_HOOK_ICMP_RCV] = "icmp_rcv",         [RTT_HOOK_SK_DATA_READY] = "sk_data_ready",
+	[RTT_HOOK_FROM_REPLY] = "(reply's first stamp)",
+	[RTT_HOOK_DEV_START_XMIT] = "net_dev_start_xmit",
+};
+
+static const char *hook_name(unsigned h)
+{
+	return h < RTT_N_HOOKS && hook_names[h] ? hook_names[h] : "?";
+}
+
+static void stack_json_and_text(int map_fd, int stack_id, char *json, size_t jlen, char *text,
+				size_t tlen)
+{
+	uint64_t ips[127] = {};
+	size_t jo = 0, to = 0;
+	char sym[192];
+
+	jo += snprintf(json, jlen, "[");
+	text[0] = 0;
+	if (stack_id >= 0 && !bpf_map_lookup_elem(map_fd, &stack_id, ips)) {
+		for (int i = 0; i < 127 && ips[i]; i++) {
+			ksyms_format(env.ksyms, ips[i], sym, sizeof(sym));
+			if (jo < jlen)
+				jo += snprintf(json + jo, jlen - jo, "%s\"%s\"", i ? "," : "", sym);
+			if (to < tlen)
+				to += snprintf(text + to, tlen - to, "\n      %s", sym);
+		}
+	}
+	if (jo < jlen)
+		snprintf(json + jo, jlen - jo, "]");
+}
+
+static int handle_echo(void *ctx, void *data, size_t size)
+{
+	struct kernel_icmp_rtt_bpf *skel = ((void **)ctx)[1];
+	struct tracer *t = ((void **)ctx)[0];
+	const struct rtt_echo *e = data;
+	const struct rtt_stamp *st = e->st;
+	uint64_t p1, p2, inter, total;
+	char stages[4096], line[1024], stack_json[4096], stack_text[4096], tsbuf[32];
+	size_t off = 0;
+	struct out_rec *r;
+	bool tx = e->direction == RTT_DIR_TX;
+	static const char *const stage_names[RTT_N_STAGES] = { "p1_start", "p1_end", "p2_start",
+							       "p2_end" };
+
+	if (size < sizeof(*e))
+		return 0;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return 0;
+	t->records++;
+	p1 = st[RTT_P1_END].ts_ns - st[RTT_P1_START].ts_ns;
+	inter = st[RTT_P2_START].ts_ns - st[RTT_P1_END].ts_ns;
+	p2 = st[RTT_P2_END].ts_ns - st[RTT_P2_START].ts_ns;
+	total = st[RTT_P2_END].ts_ns - st[RTT_P1_START].ts_ns;
+	stats_add(&env.path1, p1);
+	stats_add(&env.inter, inter);
+	stats_add(&env.path2, p2);
+	stats_add(&env.total, total);
+
+	out_begin(r, "echo");
+	out_str(r, "banner", NULL, "=== ICMP RTT", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_wall(r, "wall_ns", NULL, tracer_wall(t, st[RTT_P1_START].ts_ns),
+		 t->opts->timestamp ? OUT_TEXT_BARE : OUT_TEXT_HIDE);
+	out_str(r, "direction", NULL, tx ? "tx" : "rx", OUT_TEXT_BARE);
+	out_ip4(r, "src", NULL, e->key.initiator, OUT_TEXT_BARE);
+	out_str(r, "arrow", NULL, "->", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_ip4(r, "dst", NULL, e->key.target, OUT_TEXT_BARE);
+	out_u64(r, "id", NULL, e->key.id, 0);
+	out_u64(r, "seq", NULL, e->key.seq, 0);
+	out_str(r, "banner_end", NULL, "===", OUT_TEXT_BARE | OUT_JSON_HIDE);
+
+	off += snprintf(stages, sizeof(stages), "[");
+	for (int i = 0; i < RTT_N_STAGES; i++) {
+		const struct rtt_stamp *s = &st[i];
+		char ifname[17];
+
+		memcpy(ifname, s->ifname, 16);
+		ifname[16] = 0;
+		stack_json_and_text(bpf_map__fd(skel->maps.stacks), s->stack_id, stack_json,
+				    sizeof(stack_json), stack_text, sizeof(stack_text));
+		if (i == RTT_P1_START || i == RTT_P2_START) {
+			snprintf(line, sizeof(line), "Path %d (%s, %s):", i == RTT_P1_START ? 1 : 2,
+				 i == RTT_P1_START ? "request" : "reply",
+				 (i == RTT_P1_START) == tx ? "TX" : "RX");
+			out_str(r, i == RTT_P1_START ? "path1_hdr" : "path2_hdr", NULL, line,
+				OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
+		}
+		snprintf(tsbuf, sizeof(tsbuf), "+%llu.%03llu us",
+			 (unsigned long long)((s->ts_ns - st[0].ts_ns) / 1000),
+			 (unsigned long long)((s->ts_ns - st[0].ts_ns) % 1000));
+		snprintf(line, sizeof(line), "  Stage %d: %-28s [%-10s] %14s %-10s CPU %-3u PID %-7u %.16s%s",
+			 i, hook_name(s->hook), tier_name(s->tier), tsbuf, ifname, s->cpu, s->pid,
+			 s->comm, env.stacks ? stack_text : "");
+		out_str(r, stage_names[i], NULL, line, OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
+		if (off < sizeof(stages)) {
+			char comm_json[64];
+
+			out_json_string(comm_json, sizeof(comm_json), s->comm);
+			off += snprintf(stages + off, sizeof(stages) - off,
+					"%s{\"stage\":\"%s\",\"hook\":\"%s\",\"tier\":\"%s\",\"ts_ns\":%llu,"
+					"\"wall_ns\":%llu,\"ifname\":\"%s\",\"ifindex\":%u,\"cpu\":%u,"
+					"\"pid\":%u,\"comm\":%s%s%s}",
+					i ? "," : "", stage_names[i], hook_name(s->hook),
+					tier_name(s->tier), (unsigned long long)s->ts_ns,
+					(unsigned long long)tracer_wall(t, s->ts_ns), ifname, s->ifindex,
+					s->cpu, s->pid, comm_json, env.stacks ? ",\"stack\":" : "",
+					env.stacks ? stack_json : "");
+		}
+	}
+	if (off < sizeof(stages))
+		snprintf(stages + off, sizeof(stages) - off, "]");
+	out_json(r, "stages", stages, NULL, OUT_TEXT_HIDE);
+	out_ns(r, "path1_ns", "Total Path 1:", p1, OUT_TEXT_NEWLINE);
+	out_ns(r, "path2_ns", "Total Path 2:", p2, OUT_TEXT_NEWLINE);
+	out_ns(r, "inter_ns", "Inter-Path Latency:", inter, OUT_TEXT_NEWLINE);
+	out_ns(r, "total_ns", "Total RTT:", total, OUT_TEXT_NEWLINE);
+	out_emit(r);
+	free(r);
+	return 0;
+}
+
+/* Echoes still waiting for a stamp when we stop. */
+static uint64_t echoes_in_flight(struct kernel_icmp_rtt_bpf *skel)
+{
+	int fd = bpf_map__fd(skel->maps.echoes);
+	struct rtt_key key, next;
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < 1000000) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+static void print_summary(struct tracer *t, struct kernel_icmp_rtt_bpf *skel, enum loop_end how)
+{
+	struct tracer_segment segs[] = {
+		{ "path1", "Total Path 1", &env.path1 },
+		{ "inter", "Inter-Path Latency", &env.inter },
+		{ "path2", "Total Path 2", &env.path2 },
+		{ "total", "Total RTT", &env.total },
+	};
+	uint64_t c[NETSEG_CNT_MAX], flight = echoes_in_flight(skel);
+	uint64_t accounted, evicted;
+	struct out_rec *r = malloc(sizeof(*r));
+
+	if (!r)
+		return;
+	tracer_counters(t, c, NULL, 0);
+	/* LRU eviction is silent in the kernel: what started and is neither
+	 * emitted, lost (ring buffer full), filtered, incomplete nor still
+	 * waiting was evicted */
+	accounted = c[RTT_CNT_EMITTED] + c[NETSEG_CNT_RB_LOST] + c[NETSEG_CNT_FILTERED] +
+		    c[RTT_CNT_INCOMPLETE] + flight;
+	evicted = c[RTT_CNT_STARTED] > accounted ? c[RTT_CNT_STARTED] - accounted : 0;
+	out_begin(r, "summary");
+	out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_str(r, "tool", NULL, t->tool, OUT_TEXT_BARE);
+	out_str(r, "direction", NULL, env.direction == RTT_DIR_TX ? "tx" : "rx", 0);
+	out_u64(r, "echoes_started", "started", c[RTT_CNT_STARTED], 0);
+	out_u64(r, "echoes_reported", "reported", c[RTT_CNT_EMITTED], 0);
+	out_u64(r, "echoes_below_latency", "below-latency", c[NETSEG_CNT_FILTERED], 0);
+	out_u64(r, "echoes_incomplete", "incomplete", c[RTT_CNT_INCOMPLETE], 0);
+	out_u64(r, "echoes_in_flight", "in-flight", flight, 0);
+	out_u64(r, "echoes_evicted", "echoes-evicted", evicted, 0);
+	out_u64(r, "stamps_orphaned", "orphaned-stamps", c[RTT_CNT_ORPHAN], 0);
+	tracer_summary_emit(t, r, segs, 4, how);
+	free(r);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp_child children[] = { { &cli_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { opts, parse_arg, NULL, doc, children, NULL, NULL };
+	struct kernel_icmp_rtt_bpf *skel = NULL;
+	struct cli_common *common = cli_common_get();
+	struct ring_buffer *rb = NULL;
+	struct netseg_netns ns;
+	struct out_rec *ready = NULL;
+	struct tracer t;
+	void *cb_ctx[2];
+	enum loop_end how;
+	char err[256];
+	int rc;
+
+	cli_set_tool("kernel_icmp_rtt");
+	cli_common_init(common);
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return CLI_EXIT_USAGE;
+	out_setup(stdout, common->json);
+	if (netns_resolve(common->netns, &ns, err, sizeof(err))) {
+		fprintf(stderr, "kernel_icmp_rtt: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (env.ifnames && netns_run_in(&ns, resolve_ifnames, err)) {
+		fprintf(stderr, "kernel_icmp_rtt: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	decide_direction(&ns);
+
+	rc = tracer_begin(&t, "kernel_icmp_rtt", common,
+			  env.direction == RTT_DIR_TX ? &catalog_kernel_icmp_rtt_tx
+						      : &catalog_kernel_icmp_rtt_rx);
+	if (rc)
+		return rc;
+	stats_init(&env.path1, 0);
+	stats_init(&env.path2, 0);
+	stats_init(&env.inter, 0);
+	stats_init(&env.total, 0);
+
+	rc = 1;
+	skel = kernel_icmp_rtt_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "kernel_icmp_rtt: opening the BPF object failed\n");
+		goto cleanup;
+	}
+	skel->rodata->netseg_netns_ino = t.ns.ino;
+	skel->rodata->rtt_direction = env.direction;
+	skel->rodata->rtt_initiator = env.src_ip;
+	skel->rodata->rtt_target = env.dst_ip;
+	memcpy((void *)&skel->rodata->rtt_ifs, &env.ifs, sizeof(env.ifs));
+	skel->rodata->rtt_min_total_ns = env.latency_ns;
+	skel->rodata->rtt_stacks = env.stacks;
+	skel->rodata->rtt_p1_end_from_reply =
+		env.direction == RTT_DIR_RX && !tier_plan_stage_available(&t.plan, "icmp_rcv");
+	if (!env.stacks)
+		bpf_map__set_max_entries(skel->maps.stacks, 1);
+	if (tracer_apply_plan(&t, skel->obj))
+		goto cleanup;
+	if (kernel_icmp_rtt_bpf__load(skel)) {
+		fprintf(stderr, "kernel_icmp_rtt: loading BPF programs failed (run with -v for the verifier log)\n");
+		goto cleanup;
+	}
+	if (env.stacks && !(env.ksyms = ksyms_load()))
+		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");
+	cb_ctx[0] = &t;
+	cb_ctx[1] = skel;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_echo, cb_ctx, NULL);
+	if (!rb) {
+		fprintf(stderr, "kernel_icmp_rtt: creating the ring buffer failed\n");
+		goto cleanup;
+	}
+	if (tracer_attach(&t, skel->obj))
+		goto cleanup;
+
+	ready = malloc(sizeof(*ready));
+	if (!ready)
+		goto cleanup;
+	tracer_ready_begin(&t, ready);
+	out_str(ready, "direction", NULL, env.direction == RTT_DIR_TX ? "tx" : "rx", 0);
+	out_str(ready, "direction_from", NULL, env.direction_why, OUT_TEXT_HIDE);
+	if (env.src_ip)
+		out_ip4(ready, "src_ip", NULL, env.src_ip, 0);
+	if (env.dst_ip)
+		out_ip4(ready, "dst_ip", NULL, env.dst_ip, 0);
+	if (env.ifnames)
+		out_str(ready, "interfaces", NULL, env.ifnames, 0);
+	out_u64(ready, "latency_ns", NULL, env.latency_ns, env.latency_ns ? 0 : OUT_TEXT_HIDE);
+	out_bool(ready, "kernel_stacks", NULL, env.stacks, OUT_TEXT_HIDE);
+	if (tracer_ready_emit(&t, ready))
+		goto cleanup;
+
+	how = tracer_loop(&t, rb, NULL, NULL);
+	print_summary(&t, skel, how);
+	rc = how == LOOP_END_ERROR;
+
+cleanup:
+	free(ready);
+	tracer_end(&t);
+	ring_buffer__free(rb);
+	kernel_icmp_rtt_bpf__destroy(skel);
+	ksyms_free(env.ksyms);
+	stats_free(&env.path1);
+	stats_free(&env.path2);
+	stats_free(&env.inter);
+	stats_free(&env.total);
+	return rc;
+}
