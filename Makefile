@@ -143,8 +143,13 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUTPUT=$(OUTPUT) tools/demo.sh
 
+$(OUTPUT)/bench/%: tests/bench/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)$(CC) -std=gnu11 -O2 $(WARN) $< -o $@
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(wildcard tests/bench/*.c))
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh
 
 install: all

@@ -31,6 +31,7 @@ static struct relay_env {
 	uint64_t delay_ab_us, delay_ba_us;
 	uint64_t spin_us;
 	int rt_prio;    /* -1: LAB_RT_PRIO_DELAYED for a delayed direction */
+	bool read_stamps; /* --stamp read: time frames from our read, not the kernel's xmit */
 	bool json;
 	const char *ready_file;
 } renv = { .a_if = "phy0", .b_if = "phy0", .spin_us = RELAY_SPIN_US_DEFAULT,
@@ -45,6 +46,7 @@ enum {
 	OPT_READY_FILE,
 	OPT_SPIN_US,
 	OPT_RT_PRIO,
+	OPT_STAMP,
 };
 
 static const char relay_doc[] =
@@ -71,6 +73,9 @@ static const struct argp_option relay_opts[] = {
 	  "sleep until US before each due time, then spin (default 100, 0: never spin)", 0 },
 	{ "rt-prio", OPT_RT_PRIO, "N", 0,
 	  "SCHED_FIFO priority of the copying threads (default: 10 for a delayed direction, else none; 0: none)", 0 },
+	{ "stamp", OPT_STAMP, "xmit|read", 0,
+	  "time each frame from the kernel's transmit into the tap (xmit, default: a packet "
+	  "socket's stamp) or from the relay's read of it (read, a wake-up later)", 0 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here", 0 },
 	{ "json", 'j', NULL, 0, "ready and stats records as JSON lines", 0 },
 	{},
@@ -107,6 +112,15 @@ static error_t relay_parse(int key, char *arg, struct argp_state *state)
 		if (lab_parse_rt_prio(arg, &renv.rt_prio, err, sizeof(err)))
 			cli_usage_error("%s", err);
 		break;
+	case OPT_STAMP: {
+		static const char *const choices[] = { "xmit", "read", NULL };
+		int c = cli_parse_choice("--stamp", arg, choices, err, sizeof(err));
+
+		if (c < 0)
+			cli_usage_error("%s", err);
+		renv.read_stamps = c == 1;
+		break;
+	}
 	case OPT_READY_FILE:
 		renv.ready_file = arg;
 		break;
@@ -158,8 +172,8 @@ int lab_relay_main(int argc, char **argv)
 	if ((rc = lab_privs_check(err, sizeof(err))))
 		goto fail;
 	out_setup(stdout, renv.json);
-	if ((rc = lab_tap_open(&a_ns, renv.a_if, &a_tap, err, sizeof(err))) ||
-	    (rc = lab_tap_open(&b_ns, renv.b_if, &b_tap, err, sizeof(err))))
+	if ((rc = lab_tap_open(&a_ns, renv.a_if, !renv.read_stamps, &a_tap, err, sizeof(err))) ||
+	    (rc = lab_tap_open(&b_ns, renv.b_if, !renv.read_stamps, &b_tap, err, sizeof(err))))
 		goto fail;
 	if (lab_stop_install()) {
 		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
@@ -179,6 +193,14 @@ int lab_relay_main(int argc, char **argv)
 	ba.out_fd = a_tap.fd;
 	ba.delay_ns = renv.delay_ba_us * 1000;
 	ba.spin_ns = renv.spin_us * 1000;
+	ab.stamp_fd = a_tap.stamp_fd;
+	ba.stamp_fd = b_tap.stamp_fd;
+	if (!renv.read_stamps && a_tap.stamp_fd < 0)
+		fprintf(stderr, "netseg lab relay: a_to_b: timing frames from our read (%s)\n",
+			a_tap.stamp_err);
+	if (!renv.read_stamps && b_tap.stamp_fd < 0)
+		fprintf(stderr, "netseg lab relay: b_to_a: timing frames from our read (%s)\n",
+			b_tap.stamp_err);
 	ab.rt_prio = renv.rt_prio >= 0 ? renv.rt_prio : ab.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
 	ba.rt_prio = renv.rt_prio >= 0 ? renv.rt_prio : ba.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
 	if ((rc = -lab_pump_start(&ab, &th_ab))) {
@@ -218,6 +240,8 @@ int lab_relay_main(int argc, char **argv)
 	out_u64(r, "delay_us_a_to_b", NULL, renv.delay_ab_us, 0);
 	out_u64(r, "delay_us_b_to_a", NULL, renv.delay_ba_us, 0);
 	out_u64(r, "spin_us", NULL, renv.spin_us, 0);
+	out_str(r, "t0_a_to_b", NULL, ab.stamp_fd >= 0 ? "xmit" : "read", 0);
+	out_str(r, "t0_b_to_a", NULL, ba.stamp_fd >= 0 ? "xmit" : "read", 0);
 	out_u64(r, "tid_a_to_b", NULL, (uint64_t)ab.tid, 0);
 	out_u64(r, "tid_b_to_a", NULL, (uint64_t)ba.tid, 0);
 	out_u64(r, "rt_prio_a_to_b", NULL, (uint64_t)ab.rt_applied, OUT_TEXT_HIDE);

@@ -8,6 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/nsfs.h>
 #include <poll.h>
@@ -19,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "lab_tap.h"
+#include "lib/clock.h"
 #include "lib/output.h"
 
 /* ---- namespaces and taps ----------------------------------------------- */
@@ -180,14 +186,55 @@ int lab_privs_check(char *err, size_t errlen)
 	return LAB_EXIT_RESOURCE;
 }
 
-int lab_tap_open(const struct lab_netns *ns, const char *name, struct lab_tap *tap, char *err,
-		 size_t errlen)
+/* A packet socket on ifindex (in the current namespace) that keeps only
+ * frames the stack transmits into the device, with the kernel's software
+ * stamp taken as the transmit starts. */
+static int stamp_socket_open(int ifindex, char *why, size_t whylen)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0x40000),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = ifindex };
+	int on = 1, rcvbuf = 4 << 20;
+	const char *step;
+	/* protocol 0: nothing is queued before the filter and bind are in place */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		snprintf(why, whylen, "packet socket: %s", strerror(errno));
+		return -1;
+	}
+	step = "SO_ATTACH_FILTER";
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+		goto fail;
+	step = "SO_TIMESTAMPNS";
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)))
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	step = "bind";
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
+		goto fail;
+	return fd;
+fail:
+	snprintf(why, whylen, "packet socket %s: %s", step, strerror(errno));
+	close(fd);
+	return -1;
+}
+
+int lab_tap_open(const struct lab_netns *ns, const char *name, bool xmit_stamps,
+		 struct lab_tap *tap, char *err, size_t errlen)
 {
 	struct ifreq ifr;
 	int self, target, fd = -1, rc = 0, e;
 
 	memset(tap, 0, sizeof(*tap));
-	tap->fd = -1;
+	tap->fd = tap->stamp_fd = -1;
 	tap->ns = *ns;
 	self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0) {
@@ -240,6 +287,8 @@ int lab_tap_open(const struct lab_netns *ns, const char *name, struct lab_tap *t
 	snprintf(tap->name, sizeof(tap->name), "%s", ifr.ifr_name);
 	tap->ifindex = (int)if_nametoindex(tap->name);
 	tap->fd = fd;
+	if (xmit_stamps)
+		tap->stamp_fd = stamp_socket_open(tap->ifindex, tap->stamp_err, sizeof(tap->stamp_err));
 back:
 	if (setns(self, CLONE_NEWNET)) {
 		/* going on in the wrong namespace would be worse than stopping */
@@ -255,7 +304,9 @@ void lab_tap_close(struct lab_tap *tap)
 {
 	if (tap->fd >= 0)
 		close(tap->fd);
-	tap->fd = -1;
+	if (tap->stamp_fd >= 0)
+		close(tap->stamp_fd);
+	tap->fd = tap->stamp_fd = -1;
 }
 
 void lab_tap_json(const struct lab_tap *tap, char *buf, size_t len)
@@ -359,7 +410,8 @@ static inline uint64_t now_ns(void)
 void lab_pump_init(struct lab_pump *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->in_fd = p->out_fd = p->signal_fd = -1;
+	p->in_fd = p->out_fd = p->signal_fd = p->stamp_fd = -1;
+	stats_init(&p->wake, STATS_DEFAULT_KEEP);
 	stats_init(&p->achieved, STATS_DEFAULT_KEEP);
 	stats_init(&p->err, STATS_DEFAULT_KEEP);
 	stats_init(&p->late, STATS_DEFAULT_KEEP);
@@ -370,6 +422,7 @@ void lab_pump_free(struct lab_pump *p)
 	stats_free(&p->achieved);
 	stats_free(&p->err);
 	stats_free(&p->late);
+	stats_free(&p->wake);
 }
 
 static void count_drop(struct lab_pump *p, const char *reason)
@@ -397,6 +450,108 @@ static const char *errno_name(int e)
 	return n ? n : "unknown";
 }
 
+/* Transmit stamps waiting for their frame. The packet socket sees each
+ * frame just before the tap queues it, so stamps and frames come in the
+ * same order; a frame takes the oldest stamp with its length and the hash
+ * of its first bytes, and stamps skipped on the way were frames the tap
+ * dropped. A frame with no stamp (the socket overflowed) is timed from its
+ * read and counted. */
+#define STAMP_Q 512u
+#define STAMP_HASH_BYTES 256u
+
+struct xstamp {
+	uint64_t mono_ns;
+	uint32_t len;
+	uint32_t hash;
+};
+
+struct stamp_state {
+	struct xstamp q[STAMP_Q];
+	unsigned head, n;
+	struct netseg_clock clk;  /* realtime (packet socket stamps) -> monotonic */
+};
+
+static uint32_t frame_hash(const uint8_t *b, size_t len)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	if (len > STAMP_HASH_BYTES)
+		len = STAMP_HASH_BYTES;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static void stamps_drain(struct lab_pump *p, struct stamp_state *st)
+{
+	uint8_t buf[STAMP_HASH_BYTES];
+	char cbuf[CMSG_SPACE(sizeof(struct timespec)) + 64];
+
+	clock_refresh(&st->clk, 1000000000ull);
+	for (;;) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *c;
+		uint64_t real = 0;
+		ssize_t n = recvmsg(p->stamp_fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts;
+
+				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+				real = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			}
+		if (!real)
+			continue;
+		if (st->n == STAMP_Q) {
+			st->head = (st->head + 1) % STAMP_Q;
+			st->n--;
+			p->stamps_unmatched++;
+		}
+		struct xstamp *x = &st->q[(st->head + st->n) % STAMP_Q];
+
+		x->mono_ns = (uint64_t)((int64_t)real - st->clk.offset_ns);
+		x->len = (uint32_t)n;
+		x->hash = frame_hash(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+		st->n++;
+	}
+}
+
+/* The transmit stamp of this frame (read at read_ns), or 0. */
+static uint64_t stamp_match(struct lab_pump *p, struct stamp_state *st, const uint8_t *frame,
+			    uint32_t len, uint64_t read_ns)
+{
+	uint32_t h = frame_hash(frame, len);
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < st->n; i++) {
+			struct xstamp *x = &st->q[(st->head + i) % STAMP_Q];
+			uint64_t t;
+
+			if (x->len != len || x->hash != h)
+				continue;
+			t = x->mono_ns;
+			p->stamps_unmatched += i;
+			st->head = (st->head + i + 1) % STAMP_Q;
+			st->n -= i + 1;
+			/* a stamp from the future or from long ago is not this frame's */
+			if (t > read_ns || read_ns - t > 1000000000ull)
+				return 0;
+			return t;
+		}
+		if (!pass)
+			stamps_drain(p, st);
+	}
+	return 0;
+}
+
 struct pump_start {
 	struct lab_pump *p;
 	volatile int started;
@@ -414,6 +569,7 @@ static void *pump_thread(void *arg)
 	struct lab_pump *p = ps->p;
 	struct held meta[PUMP_SLOTS];
 	unsigned head = 0, count = 0;     /* ring of held frames */
+	struct stamp_state *st = NULL;
 	uint8_t *slots;
 	int tfd;
 
@@ -443,6 +599,14 @@ static void *pump_thread(void *arg)
 		pump_fatal(p, "timerfd_create", errno);
 		munmap(slots, (size_t)PUMP_SLOTS * PUMP_SLOT_BYTES);
 		return NULL;
+	}
+	if (p->stamp_fd >= 0) {
+		st = calloc(1, sizeof(*st));
+		if (st) {
+			clock_measure(&st->clk);
+			stamps_drain(p, st);   /* what came before we ran is not ours */
+			st->n = 0;
+		}
 	}
 
 	for (;;) {
@@ -563,8 +727,21 @@ static void *pump_thread(void *arg)
 				count_drop(p, "truncated");
 				continue;
 			}
-			meta[slot].read_ns = ts;
-			meta[slot].due_ns = ts + p->delay_ns;
+			uint64_t t0 = ts;
+
+			if (st) {
+				uint64_t x = stamp_match(p, st, buf, (uint32_t)n, ts);
+
+				if (x) {
+					p->stamped++;
+					stats_add(&p->wake, ts - x);
+					t0 = x;
+				} else {
+					p->unstamped++;
+				}
+			}
+			meta[slot].read_ns = t0;
+			meta[slot].due_ns = t0 + p->delay_ns;
 			meta[slot].len = (uint32_t)n;
 			count++;
 			got++;
@@ -581,6 +758,7 @@ out:
 	/* frames still held when we stopped were never delivered */
 	for (; count; count--)
 		count_drop(p, "held_at_exit");
+	free(st);
 	close(tfd);
 	munmap(slots, (size_t)PUMP_SLOTS * PUMP_SLOT_BYTES);
 	return NULL;
@@ -645,12 +823,18 @@ void lab_pump_json(struct lab_pump *p, char *buf, size_t len)
 		off += drops_json(p, buf + off, len - off);
 	PUT(",\"delay_ns\":%" PRIu64 ",\"spin_ns\":%" PRIu64 ",\"rt_prio\":%d,\"tid\":%d",
 	    p->delay_ns, p->spin_ns, p->rt_applied, (int)p->tid);
+	PUT(",\"t0\":\"%s\"", p->stamp_fd >= 0 ? "xmit" : "read");
+	if (p->stamp_fd >= 0)
+		PUT(",\"stamped\":%" PRIu64 ",\"unstamped\":%" PRIu64 ",\"stamps_unmatched\":%" PRIu64,
+		    p->stamped, p->unstamped, p->stamps_unmatched);
 	if (off < len)
 		off += stats_json(&p->achieved, "achieved", buf + off, len - off);
 	if (off < len)
 		off += stats_json(&p->err, "error", buf + off, len - off);
 	if (off < len)
 		off += stats_json(&p->late, "late", buf + off, len - off);
+	if (p->stamp_fd >= 0 && off < len)
+		off += stats_json(&p->wake, "wake", buf + off, len - off);
 	if (p->fatal[0]) {
 		char f[400];
 
@@ -680,6 +864,14 @@ void lab_pump_text(struct lab_pump *p, char *buf, size_t len)
 	if (e.count)
 		PUT(" error_us(p50/p99/max)=%.3f/%.3f/%.3f late_us(p50/p99)=%.3f/%.3f", e.p50 / 1e3,
 		    e.p99 / 1e3, e.max / 1e3, l.p50 / 1e3, l.p99 / 1e3);
+	if (p->stamp_fd >= 0) {
+		struct stats_summary w;
+
+		stats_summarize(&p->wake, &w);
+		PUT(" t0=xmit stamped=%" PRIu64 " unstamped=%" PRIu64, p->stamped, p->unstamped);
+		if (w.count)
+			PUT(" wake_us(p50/p99)=%.3f/%.3f", w.p50 / 1e3, w.p99 / 1e3);
+	}
 	if (p->fatal[0])
 		PUT(" fatal=\"%s\"", p->fatal);
 }

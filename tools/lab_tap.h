@@ -43,6 +43,8 @@ struct lab_netns {
 
 struct lab_tap {
 	int fd;              /* -1 when closed */
+	int stamp_fd;        /* packet socket for transmit stamps, -1: none */
+	char stamp_err[160]; /* why there is none, when asked for */
 	char name[IFNAMSIZ];
 	int ifindex;
 	struct lab_netns ns;
@@ -60,9 +62,15 @@ int lab_parse_delay(const char *opt, const char *s, bool pair, uint64_t *first,
 int lab_privs_check(char *err, size_t errlen);
 /* Open /dev/net/tun while inside ns, TUNSETIFF name as IFF_TAP|IFF_NO_PI
  * (not persistent: the tap goes with the process), return to our own
- * namespace. The fd is non-blocking and close-on-exec. */
-int lab_tap_open(const struct lab_netns *ns, const char *name, struct lab_tap *tap, char *err,
-		 size_t errlen);
+ * namespace. The fd is non-blocking and close-on-exec.
+ * With xmit_stamps, also a packet socket on the tap that receives only
+ * frames the namespace transmits into it, stamped by the kernel where the
+ * device transmit starts (dev_queue_xmit_nit, beside the net_dev_start_xmit
+ * tracepoint): a pump then times each frame from that stamp instead of from
+ * its own read, which comes a wake-up later. Failing that is not an error:
+ * stamp_fd stays -1 and stamp_err says why. */
+int lab_tap_open(const struct lab_netns *ns, const char *name, bool xmit_stamps,
+		 struct lab_tap *tap, char *err, size_t errlen);
 void lab_tap_close(struct lab_tap *tap);
 /* {"name":..,"ifindex":..,"netns":..,"netns_ino":..} and "name@netns (ifindex N)" */
 void lab_tap_json(const struct lab_tap *tap, char *buf, size_t len);
@@ -91,6 +99,7 @@ struct lab_pump {
 	uint64_t spin_ns;        /* spin this long before a due time instead of sleeping */
 	int signal_fd;           /* eventfd written once per delivery, -1: none */
 	int rt_prio;             /* SCHED_FIFO priority for the thread, 0: normal */
+	int stamp_fd;            /* the input tap's packet socket, -1: time from the read */
 	/* filled by the pump */
 	pid_t tid;
 	int rt_applied;          /* the FIFO priority the thread got (0: none) */
@@ -99,14 +108,19 @@ struct lab_pump {
 	uint64_t deliveries;     /* back-to-back write runs (one signal each) */
 	uint64_t signals, signal_errors;
 	uint64_t read_batches, max_batch, max_held, queue_full;
+	uint64_t stamped;        /* frames timed from the kernel's transmit stamp */
+	uint64_t unstamped;      /* frames with no stamp found: timed from the read */
+	uint64_t stamps_unmatched; /* stamps of frames the tap never handed us */
 	uint64_t dropped;
 	struct {
 		char reason[32];
 		uint64_t count;
 	} drops[LAB_DROP_REASONS];
-	struct stats achieved;   /* write_done - read_ts, ns (only with a delay) */
+	/* t0 is the frame's transmit stamp when it has one, else its read */
+	struct stats achieved;   /* write_done - t0, ns */
 	struct stats err;        /* achieved - programmed, ns */
 	struct stats late;       /* write_start - due, ns: how late the hold ended */
+	struct stats wake;       /* read - transmit stamp, ns: the pump's wake-up */
 	char fatal[160];         /* why the pump ended early, "" when it did not */
 };
 

@@ -270,8 +270,8 @@ int lab_vmm_main(int argc, char **argv)
 	} else if ((rc = kvm_setup(&k, err, sizeof(err)))) {
 		goto fail;
 	}
-	if ((rc = lab_tap_open(&vm_ns, venv.vm_if, &vm_tap, err, sizeof(err))) ||
-	    (rc = lab_tap_open(&host_ns, venv.host_if, &host_tap, err, sizeof(err))))
+	if ((rc = lab_tap_open(&vm_ns, venv.vm_if, false, &vm_tap, err, sizeof(err))) ||
+	    (rc = lab_tap_open(&host_ns, venv.host_if, false, &host_tap, err, sizeof(err))))
 		goto fail;
 	if (lab_stop_install()) {
 		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));

@@ -59,13 +59,13 @@ analyze_sim_run_zero_valid_node_listed_and_verdicts() {
 	printf 'node 1 fault=down\nnode 2 offset_us=30000\nnode 3 jitter_us=15000\nnode 4 step_at_ms=200 step_us=-40000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 5 --config "$d/sim.conf" || return 1
 	mkdir -p "$d/out"
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 5)" --samples 30 --interval-ms 15 --timeout 0.5 \
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 5)" --samples 60 --interval-ms 15 --timeout 0.5 \
 		--probe-name tr-a --out "$d/out/ippantime_tr-a.csv" >/dev/null || { echo "probe a $?"; return 1; }
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 5)" --samples 30 --interval-ms 15 --timeout 0.5 \
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 5)" --samples 60 --interval-ms 15 --timeout 0.5 \
 		--connection reuse --probe-name tr-b --out "$d/out/ippantime_tr-b.csv" >/dev/null || { echo "probe b $?"; return 1; }
 	"$IPT" analyze --out-dir "$d/out" >/dev/null || { echo "analyze $?"; return 1; }
 	local r=$d/out/REPORT.md
-	grep -qx '| node-01 | 0/30 | — | — | — | — | — | — | — | 0 |' "$r" || { echo "node-01 row: $(grep node-01 "$r" | head -1)"; return 1; }
+	grep -qx '| node-01 | 0/60 | — | — | — | — | — | — | — | 0 |' "$r" || { echo "node-01 row: $(grep node-01 "$r" | head -1)"; return 1; }
 	grep -q '^## Cross-probe consistency (tr-a vs tr-b)$' "$r" || { echo "no cross-probe section"; return 1; }
 	grep -q '^| node-01 | no valid samples' "$r" || { echo "node-01 verdict"; return 1; }
 	grep -q '^| node-02 | clock drift: tune chrony |' "$r" || { echo "node-02 verdict: $(grep '^| node-02 | [a-z]' "$r")"; return 1; }

@@ -69,7 +69,7 @@ threadrippers:
   - {name: tr-a, host: 127.0.0.1, ssh_user: $user, ssh_port: $SSH_PORT}
   - {name: tr-b, host: 127.0.0.1, ssh_user: $user, ssh_port: $dead}
 http: {base_port: $SIM_BASE, timeout_sec: 1}
-probe: {samples: 25, interval_ms: 20}
+probe: {samples: 60, interval_ms: 20}
 Y
 	mkdir -p "$d/out"
 	IPPANTIME_BIN="$IPT" IPPANTIME_INVENTORY="$d/inv.yaml" IPPANTIME_OUT_DIR="$d/out" \
@@ -81,7 +81,7 @@ Y
 	grep -q '^tr-a: OK' "$d/log" && grep -q '^srv1: OK' "$d/log" || { echo "ok probes: $(grep -E '^(tr-a|srv1):' "$d/log")"; return 1; }
 	grep -q '^tr-b: FAILED at rsync to host (see .*): ssh: connect to host 127.0.0.1 port [0-9]*: Connection refused$' "$d/log" || { echo "tr-b not reported: $(grep '^tr-b' "$d/log")"; return 1; }
 	grep -q "^DONE. See $d/out/REPORT.md$" "$d/log" || { echo "no DONE line"; return 1; }
-	[ "$(tail -n +2 "$d/out/ippantime_tr-a.csv" | wc -l)" -eq 75 ] || { echo "tr-a rows"; return 1; }
+	[ "$(tail -n +2 "$d/out/ippantime_tr-a.csv" | wc -l)" -eq 180 ] || { echo "tr-a rows"; return 1; }
 	[ ! -e "$d/out/ippantime_tr-b.csv" ] || { echo "tr-b CSV exists"; return 1; }
 	local r=$d/out/REPORT.md
 	grep -q '^## Probe: `tr-a`$' "$r" && grep -q '^## Probe: `srv1`$' "$r" && ! grep -q 'tr-b' "$r" \

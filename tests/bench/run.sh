@@ -1,81 +1,90 @@
 #!/usr/bin/env bash
-# make bench: pktwatch's cost, measured side by side in one run on this
-# machine (numbers from one run are comparable with each other, not with
-# another machine's). Needs root. Prints a table; nothing here is a test.
-#   P1 exec -> ready (median of runs)       P2 peak RSS
-#   P3 ns per program run (bpf_stats)       P4 ping-flood rate, tracer on / off
-#   P5 records lost while tracing a flood
+# make bench: each tracer's cost, measured side by side in one run on this
+# machine (numbers of one run compare with each other, not with another
+# machine's). Needs root. Prints a table per tracer; nothing here is a test.
+#   P1 exec -> ready (median)            P2 peak RSS (VmHWM)
+#   P3 ns per program run (bpf_stats)    P4 UDP packet rate, tracer on / off
+#   P5 records lost while tracing a ping flood
 set -u
 cd "$(dirname "$0")/../.."
 # shellcheck source=../lib.sh
 source tests/lib.sh
-PW=$NETSEG_BIN/pktwatch
 RUNS=${BENCH_RUNS:-10}
 FLOOD=${BENCH_FLOOD:-20000}
+UDP=${BENCH_UDP:-300000}
+FLOODER=${OUTPUT:-$PWD/.output}/bench/udp_flood
+A=198.18.40.1
+B=198.18.40.2
 
 if ! is_root; then
 	echo "bench: needs root" >&2
 	exit 1
 fi
-t_netns_pair a b 198.18.40.1 198.18.40.2 || exit 1
+t_netns_pair a b $A $B || exit 1
+t_bg "$T_TMP/sink.out" ip netns exec "$(ns b)" "$FLOODER" sink 9999
+sink_pid=$T_LAST_PID
 
 median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+udp_rate() { ip netns exec "$(ns a)" "$FLOODER" send $B 9999 "$UDP"; }
+ping_flood() { ip netns exec "$(ns a)" ping -n -q -f -c "$FLOOD" $B >/dev/null 2>&1; }
 
-# P1 + P2: start to ready, and resident memory once ready
-for i in $(seq "$RUNS"); do
-	rm -f "$T_TMP/ready"
-	start=$(date +%s%N)
-	t_bg "$T_TMP/p1.out" ip netns exec "$(ns a)" "$PW" --ready-file "$T_TMP/ready"
+# bench_tracer TOOL PROG_PREFIX RECORD_TYPE RECORDS_PER_ECHO ARGS...: the tool as a user runs it
+bench_tracer() {
+	local tool=$1 prefix=$2 rtype=$3 per_echo=$4 bin=$NETSEG_BIN/$1 i pid
+	shift 4
+	rm -f "$T_TMP"/p1 "$T_TMP"/p2 "$T_TMP"/p3
+	for i in $(seq "$RUNS"); do
+		rm -f "$T_TMP/ready"
+		start=$(date +%s%N)
+		t_bg "$T_TMP/p1.out" ip netns exec "$(ns a)" "$bin" "$@" --ready-file "$T_TMP/ready"
+		pid=$T_LAST_PID
+		t_wait_file "$T_TMP/ready" 10
+		echo $((($(jq -r .wall_ns "$T_TMP/ready") - start) / 1000)) >>"$T_TMP/p1"
+		t_stop "$pid" TERM
+		awk '/VmHWM/ {print $2}' "$T_TMP/p1.out" >/dev/null
+	done
+	# P2 from a run that traced a flood (the ring buffer's pages are touched)
+	t_bg "$T_TMP/p5.json" ip netns exec "$(ns a)" "$bin" -j "$@" --ready-file "$T_TMP/p5.ready"
 	pid=$T_LAST_PID
-	t_wait_file "$T_TMP/ready" 10
-	ready=$(jq -r .wall_ns "$T_TMP/ready")
-	echo $(((ready - start) / 1000)) >>"$T_TMP/p1"
-	awk '/VmHWM/ {print $2}' /proc/"$pid"/status >>"$T_TMP/p2"
-	t_stop "$pid" TERM
-done
-p1_us=$(median <"$T_TMP/p1" | cut -d. -f1)
-p2_kb=$(sort -n "$T_TMP/p2" | tail -n 1)
+	t_wait_file "$T_TMP/p5.ready" 10
+	ping_flood
+	hwm=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
+	t_stop "$pid" INT
+	lost=$(jq -r 'select(.type=="summary") | .lost' "$T_TMP/p5.json")
+	recs=$(jq -r --arg t "$rtype" 'select(.type==$t)' "$T_TMP/p5.json" | grep -c '"type"')
+	rm -f "$T_TMP/p5.ready"
 
-flood() { # prints elapsed ms of a ping flood of $FLOOD echoes
-	local s e
-	s=$(date +%s%N)
-	ip netns exec "$(ns a)" ping -n -q -f -c "$FLOOD" 198.18.40.2 >/dev/null 2>&1
-	e=$(date +%s%N)
-	echo $(((e - s) / 1000000))
+	# P3 + P4: UDP the tracer must reject, alternating off/on to share the noise
+	local off=() on=()
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	for i in $(seq "${BENCH_ALTERNATIONS:-5}"); do
+		off+=("$(udp_rate)")
+		t_bg "$T_TMP/p4.out" ip netns exec "$(ns a)" "$bin" "$@" --ready-file "$T_TMP/p4.ready"
+		pid=$T_LAST_PID
+		t_wait_file "$T_TMP/p4.ready" 10
+		on+=("$(udp_rate)")
+		ping_flood
+		bpftool prog show -j | jq -r --arg p "$prefix" \
+			'.[] | select(.name|startswith($p)) | "\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' >>"$T_TMP/p3"
+		t_stop "$pid" TERM
+		rm -f "$T_TMP/p4.ready"
+	done
+	sysctl -q -w kernel.bpf_stats_enabled=0
+	local off_m on_m p1 p3
+	off_m=$(printf '%s\n' "${off[@]}" | median)
+	on_m=$(printf '%s\n' "${on[@]}" | median)
+	p1=$(median <"$T_TMP/p1" | cut -d. -f1)
+	p3=$(awk '{t[$1]+=$2; c[$1]+=$3} END {for (n in t) if (c[n]) printf "%s=%.0f ", n, t[n]/c[n]}' "$T_TMP/p3")
+
+	echo "== $tool $* =="
+	printf '  %-36s %s\n' "P1 exec -> ready (median of $RUNS)" "$((p1 / 1000)).$(printf '%03d' $((p1 % 1000))) ms"
+	printf '  %-36s %s\n' "P2 peak RSS after a traced flood" "$hwm KiB"
+	printf '  %-36s %s\n' "P3 ns per program run" "$p3"
+	printf '  %-36s %s\n' "P4 UDP pps on / off (medians)" "$on_m / $off_m = $(awk -v a="$on_m" -v b="$off_m" 'BEGIN {printf "%.3f", a/b}')"
+	printf '  %-36s %s\n' "P5 ping flood of $FLOOD traced" "$rtype records=$recs (want $((per_echo * FLOOD))) lost=$lost"
 }
 
-# P4: flood rate with the tracer attached but matching nothing (the cost
-# every unrelated packet pays) against no tracer, alternating to share noise
-sysctl -q -w kernel.bpf_stats_enabled=1
-off_ms=() on_ms=()
-for i in 1 2 3; do
-	off_ms+=("$(flood)")
-	t_bg "$T_TMP/p4.out" ip netns exec "$(ns a)" "$PW" --host 198.18.99.99 --ready-file "$T_TMP/p4.ready"
-	pid=$T_LAST_PID
-	t_wait_file "$T_TMP/p4.ready" 10
-	on_ms+=("$(flood)")
-	# P3 from the attached programs' own counters
-	bpftool prog show -j | jq -r '.[] | select(.name|startswith("pw_")) | "\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' >>"$T_TMP/p3"
-	t_stop "$pid" TERM
-	rm -f "$T_TMP/p4.ready"
-done
-sysctl -q -w kernel.bpf_stats_enabled=0
-off_med=$(printf '%s\n' "${off_ms[@]}" | median)
-on_med=$(printf '%s\n' "${on_ms[@]}" | median)
-p3=$(awk '{t[$1]+=$2; c[$1]+=$3} END {for (n in t) if (c[n]) printf "%s=%.0f ", n, t[n]/c[n]}' "$T_TMP/p3")
-
-# P5: trace the flood itself; every echo must come out, nothing lost
-t_bg "$T_TMP/p5.json" ip netns exec "$(ns a)" "$PW" -j --ready-file "$T_TMP/p5.ready"
-pid=$T_LAST_PID
-t_wait_file "$T_TMP/p5.ready" 10
-flood >/dev/null
-t_stop "$pid" INT
-p5_lost=$(jq -r 'select(.type=="summary") | .lost' "$T_TMP/p5.json")
-p5_rec=$(jq -r 'select(.type=="summary") | .records' "$T_TMP/p5.json")
-
-echo "pktwatch benchmark, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
-printf '%-34s %s\n' "P1 exec -> ready (median of $RUNS)" "$((p1_us / 1000)).$(printf '%03d' $((p1_us % 1000))) ms"
-printf '%-34s %s\n' "P2 peak RSS" "$p2_kb KiB"
-printf '%-34s %s\n' "P3 ns per program run" "$p3"
-printf '%-34s %s\n' "P4 flood time off / on (median)" "$off_med ms / $on_med ms = rate ratio $(awk -v a="$off_med" -v b="$on_med" 'BEGIN {printf "%.3f", a/b}')"
-printf '%-34s %s\n' "P5 flood of $FLOOD traced" "records=$p5_rec (want $((2 * FLOOD))) lost=$p5_lost"
+echo "netseg benchmark, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
+bench_tracer pktwatch pw_ pkt 2
+bench_tracer kernel_icmp_rtt rtt_ echo 1 --src-ip $A --dst-ip $B
+t_stop $sink_pid TERM

@@ -39,7 +39,9 @@ Boot Debian's 6.1 cloud kernel under qemu and run netseg's guest tests.
   --list   print each set with its tests and exit
 Environment: OUTPUT (build dir), SANITIZE=1 (build static unsanitized copies),
 VMTEST_CACHE (kernel package cache, default /var/cache/netseg/vmtest),
-VMTEST_TIMEOUT (whole guest run, default 240 s).
+VMTEST_TIMEOUT (whole guest run, default 240 s), VMTEST_SET_TIMEOUT (one set
+inside the guest, default 150 s), VMTEST_QEMU (the qemu binary),
+VMTEST_QEMU_OPTS (extra qemu options, split on spaces).
 EOF
 }
 
@@ -338,7 +340,7 @@ mkfifo "$TMP/console"
 t0=$(date +%s.%N)
 # -nographic: the serial console on stdio; no NIC; TCG (no -enable-kvm)
 timeout -k 5 "$TIMEOUT" "$QEMU" -nographic -no-reboot -m 1G -smp 2 \
-	-nic none -kernel "$KDIR/vmlinuz" -initrd "$TMP/initrd.cpio" \
+	-nic none -kernel "$KDIR/vmlinuz" -initrd "$TMP/initrd.cpio" ${VMTEST_QEMU_OPTS:-} \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init mitigations=off" \
 	</dev/null >"$TMP/console" 2>&1 &
 QPID=$!
