@@ -2,15 +2,16 @@
 /*
  * netseg lab relay: the lab's wire with a programmed one-way delay.
  *
- * Two taps, one in each host namespace, and one thread per direction that
- * stamps each frame with CLOCK_MONOTONIC when its read returns, holds it
- * until stamp + delay (absolute-time timerfd, then a spin of --spin-us) and
- * writes it to the other tap. The achieved delay (write done - read stamp)
- * of every frame goes into statistics: the summary's per-direction "error"
- * (achieved - programmed) is the relay's own accuracy, the ground truth
- * later tests compare tracers against. "late" (write start - due time) is
- * the hold alone; the rest of "error" is the write, in which the receiving
- * namespace's stack already handles the frame.
+ * Two taps, one in each host namespace, and one thread per direction (SCHED_FIFO
+ * when delayed) that times each frame from the kernel's stamp of its transmit
+ * into the tap (a packet socket on the tap; --stamp read: from our read of
+ * it), holds it until that time + delay (absolute-time timerfd, then a spin
+ * of --spin-us) and writes it to the other tap. At exit, per direction:
+ * "error" = write done - t0 - programmed (the write includes the receiving
+ * namespace's handling of the frame) and "late" = write start - due, which is
+ * what a tracer sees on the wire: pktwatch's net_dev_start_xmit on one side
+ * to netif_receive_skb on the other measured programmed + late + 1-3 us.
+ * These are the ground truth later tests compare tracers against.
  */
 #define _GNU_SOURCE
 #include <argp.h>
@@ -50,18 +51,20 @@ enum {
 };
 
 static const char relay_doc[] =
-	"The lab's wire with a programmed one-way delay: create a tap named --a-if inside\n"
-	"--a-netns and one named --b-if inside --b-netns (not persistent; addresses,\n"
-	"bridges and link state are the lab's job) and copy frames between them, one\n"
-	"thread per direction, each frame held --delay-us after it was read: N for a->b,\n"
-	"M for b->a (M defaults to N). On SIGINT/SIGTERM one stats line gives, per\n"
-	"direction, frames and the achieved-minus-programmed delay (count, p50, p99, max).\n"
-	"NS is a path or an `ip netns` name. Exit 2: bad input; 1: not root, no tun.\n"
+	"The lab's wire with a programmed one-way delay: create a tap named\n"
+	"--a-if inside --a-netns and one named --b-if inside --b-netns (not\n"
+	"persistent; addresses, bridges and link state are the lab's job) and copy\n"
+	"frames between them, one thread per direction, each frame held N us (a->b)\n"
+	"or M us (b->a; M defaults to N) after the kernel transmitted it into the\n"
+	"tap (--stamp read: after the relay read it). On SIGINT/SIGTERM one stats\n"
+	"line gives, per direction, frames and achieved minus programmed delay\n"
+	"(count, p50, p99, max). NS is a path or an `ip netns` name.\n"
+	"Exit 2: bad input; 1: not root, no /dev/net/tun.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  netseg lab relay --a-netns shost --b-netns rhost --delay-us 2000\n"
-	"  netseg lab relay --a-netns shost --a-if phy0 --b-netns rhost --b-if phy0 \\\n"
-	"      --delay-us 1000,3000 --json --ready-file /run/relay.ready";
+	"  netseg lab relay --a-netns shost --a-if phy0 --b-netns rhost \\\n"
+	"      --b-if phy0 --delay-us 1000,3000 --json --ready-file /run/relay.ready";
 
 static const struct argp_option relay_opts[] = {
 	{ "a-netns", OPT_A_NETNS, "NS", 0, "namespace of side a (required)", 0 },

@@ -38,6 +38,7 @@ static struct vmm_env {
 	uint64_t delay_to_vm_us, delay_to_host_us;
 	uint64_t spin_us;
 	int rt_prio;    /* -1: LAB_RT_PRIO_DELAYED for a delayed direction */
+	bool xmit_stamps; /* --stamp xmit: hold from the kernel's transmit into the tap */
 	bool no_kvm;
 	bool json;
 	const char *ready_file;
@@ -61,23 +62,26 @@ enum {
 	OPT_READY_FILE,
 	OPT_SPIN_US,
 	OPT_RT_PRIO,
+	OPT_STAMP,
 };
 
 static const char vmm_doc[] =
 	"Play the VMM and vhost of one lab VM: create a tap named --vm-if inside\n"
-	"--vm-netns and a tap named --host-if inside --host-netns (not persistent: they\n"
-	"go when this process exits; addresses, bridges and link state are the lab's\n"
-	"job), copy Ethernet frames both ways with one thread per direction, and for every\n"
-	"batch delivered toward the VM write once to a KVM irqfd (GSI 24, MSI route) from\n"
-	"the thread that read the batch, so kvm:kvm_msi_set_irq fires in that thread.\n"
-	"NS is a path (/run/netns/x, /proc/PID/ns/net) or an `ip netns` name. The ready\n"
-	"file gets one JSON line once the taps and the VM exist. SIGINT/SIGTERM end it\n"
-	"with one stats line. Exit 2: bad input; 1: not root, no tun, no /dev/kvm.\n"
+	"--vm-netns and one named --host-if inside --host-netns (not persistent:\n"
+	"they go when this process exits; addresses, bridges and link state are\n"
+	"the lab's job), copy Ethernet frames both ways with one thread per\n"
+	"direction and, for every batch delivered toward the VM, write once to a\n"
+	"KVM irqfd (GSI 24, MSI route) from the thread that read the batch, so\n"
+	"kvm:kvm_msi_set_irq fires in that thread. NS is a path (/run/netns/x,\n"
+	"/proc/PID/ns/net) or an `ip netns` name. The ready file gets one JSON line\n"
+	"once the taps and the VM exist; SIGINT/SIGTERM end it with one stats line.\n"
+	"Exit 2: bad input; 1: not root, no /dev/net/tun, no /dev/kvm.\n"
 	"\n"
 	"EXAMPLES:\n"
-	"  netseg lab vmm-sim --vm-netns svm --host-netns shost --ready-file /run/vmm-s.ready\n"
-	"  netseg lab vmm-sim --vm-netns /run/netns/rvm --vm-if eth0 --host-netns rhost \\\n"
-	"      --host-if vnet0 --delay-us-to-vm 100 --json";
+	"  netseg lab vmm-sim --vm-netns svm --host-netns shost \\\n"
+	"      --ready-file /run/vmm-s.ready\n"
+	"  netseg lab vmm-sim --vm-netns /run/netns/rvm --vm-if eth0 \\\n"
+	"      --host-netns rhost --host-if vnet0 --delay-us-to-vm 100 --json";
 
 static const struct argp_option vmm_opts[] = {
 	{ "vm-netns", OPT_VM_NETNS, "NS", 0, "the VM's namespace (required)", 0 },
@@ -90,6 +94,9 @@ static const struct argp_option vmm_opts[] = {
 	  "with a delay: sleep until US before the due time, then spin (default 100)", 0 },
 	{ "rt-prio", OPT_RT_PRIO, "N", 0,
 	  "SCHED_FIFO priority of the copying threads (default: 10 for a delayed direction, else none; 0: none)", 0 },
+	{ "stamp", OPT_STAMP, "read|xmit", 0,
+	  "with a delay, hold each frame from our read of it (read, default) or from the "
+	  "kernel's transmit into the tap (xmit: a packet socket's stamp)", 0 },
 	{ "no-kvm", OPT_NO_KVM, NULL, 0,
 	  "no KVM VM: the interrupt is a plain eventfd and the KVM stages will be missing", 0 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here", 0 },
@@ -133,6 +140,15 @@ static error_t vmm_parse(int key, char *arg, struct argp_state *state)
 		if (lab_parse_rt_prio(arg, &venv.rt_prio, err, sizeof(err)))
 			cli_usage_error("%s", err);
 		break;
+	case OPT_STAMP: {
+		static const char *const choices[] = { "read", "xmit", NULL };
+		int c = cli_parse_choice("--stamp", arg, choices, err, sizeof(err));
+
+		if (c < 0)
+			cli_usage_error("%s", err);
+		venv.xmit_stamps = c == 1;
+		break;
+	}
 	case OPT_NO_KVM:
 		venv.no_kvm = true;
 		break;
@@ -270,8 +286,8 @@ int lab_vmm_main(int argc, char **argv)
 	} else if ((rc = kvm_setup(&k, err, sizeof(err)))) {
 		goto fail;
 	}
-	if ((rc = lab_tap_open(&vm_ns, venv.vm_if, false, &vm_tap, err, sizeof(err))) ||
-	    (rc = lab_tap_open(&host_ns, venv.host_if, false, &host_tap, err, sizeof(err))))
+	if ((rc = lab_tap_open(&vm_ns, venv.vm_if, venv.xmit_stamps, &vm_tap, err, sizeof(err))) ||
+	    (rc = lab_tap_open(&host_ns, venv.host_if, venv.xmit_stamps, &host_tap, err, sizeof(err))))
 		goto fail;
 	if (lab_stop_install()) {
 		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
@@ -292,6 +308,14 @@ int lab_vmm_main(int argc, char **argv)
 	to_host.out_fd = host_tap.fd;
 	to_host.delay_ns = venv.delay_to_host_us * 1000;
 	to_host.spin_ns = venv.delay_to_host_us ? venv.spin_us * 1000 : 0;
+	to_vm.stamp_fd = host_tap.stamp_fd;
+	to_host.stamp_fd = vm_tap.stamp_fd;
+	if (venv.xmit_stamps && host_tap.stamp_fd < 0)
+		fprintf(stderr, "netseg lab vmm-sim: to_vm: timing frames from our read (%s)\n",
+			host_tap.stamp_err);
+	if (venv.xmit_stamps && vm_tap.stamp_fd < 0)
+		fprintf(stderr, "netseg lab vmm-sim: to_host: timing frames from our read (%s)\n",
+			vm_tap.stamp_err);
 	to_vm.rt_prio = venv.rt_prio >= 0 ? venv.rt_prio : to_vm.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
 	to_host.rt_prio = venv.rt_prio >= 0 ? venv.rt_prio : to_host.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
 	if ((rc = -lab_pump_start(&to_vm, &th_vm))) {
@@ -338,6 +362,8 @@ int lab_vmm_main(int argc, char **argv)
 		out_str(r, "missing", NULL, "kvm stages (--no-kvm): irqfd_wakeup, kvm_msi_set_irq", 0);
 	out_u64(r, "delay_us_to_vm", NULL, venv.delay_to_vm_us, 0);
 	out_u64(r, "delay_us_to_host", NULL, venv.delay_to_host_us, 0);
+	out_str(r, "t0_to_vm", NULL, to_vm.stamp_fd >= 0 ? "xmit" : "read", OUT_TEXT_HIDE);
+	out_str(r, "t0_to_host", NULL, to_host.stamp_fd >= 0 ? "xmit" : "read", OUT_TEXT_HIDE);
 	out_u64(r, "tid_to_vm", NULL, (uint64_t)to_vm.tid, 0);
 	out_u64(r, "tid_to_host", NULL, (uint64_t)to_host.tid, 0);
 	out_u64(r, "rt_prio_to_vm", NULL, (uint64_t)to_vm.rt_applied, OUT_TEXT_HIDE);

@@ -466,8 +466,9 @@ int cmd_analyze(int argc, char **argv)
 		}
 
 	sb_puts(&md, "\n## Verdicts\n");
-	sb_printf(&md, "Thresholds: large offset |off_us p50| > %d, high jitter jitter_us p95 > %d, "
-		       "probes disagree when off_us p99 differs by > %d.\n\n", BIG_OFFSET_US, HIGH_JITTER_US, DISAGREE_US);
+	sb_printf(&md, "Thresholds: large offset |off_us p50| > %d, high jitter jitter_us p95 > %d "
+		       "(for a large offset: also > |off_us p50|/4), probes disagree when off_us p99 differs by > %d.\n\n",
+		  BIG_OFFSET_US, HIGH_JITTER_US, DISAGREE_US);
 	sb_puts(&md, "| node | verdict | evidence |\n|---|---|---|\n");
 	for (size_t j = 0; j < nnodes; j++) {
 		struct strbuf v = {0}, e = {0};
@@ -496,7 +497,9 @@ int cmd_analyze(int argc, char **argv)
 		} else {
 			if (back > 0)
 				VERDICT("time-service bug: clock went backwards");
-			if (maxoff > BIG_OFFSET_US && maxjit <= HIGH_JITTER_US)
+			/* "low jitter" = too small to explain the offset: below the threshold, or
+			 * below a quarter of the offset (a noisy path cannot fake a steady 30 ms) */
+			if (maxoff > BIG_OFFSET_US && (maxjit <= HIGH_JITTER_US || maxjit * 4 < maxoff))
 				VERDICT("clock drift: tune chrony");
 			else if (maxoff > BIG_OFFSET_US)
 				VERDICT("large offset with high jitter");

@@ -76,15 +76,16 @@ probe_backwards_count_exact_and_flagged_rows() {
 
 probe_injected_jitter_shows_in_p99() {
 	local d; d=$(mktmp)
-	printf 'node 1 jitter_us=20000\n' >"$d/sim.conf"
+	printf 'node 1 jitter_us=100000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
 	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 60 --interval-ms 10 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
 	local j0 j1
 	j0=$(sed -nE 's/^node-00 .*jit_us p95=-?[0-9]+ p99=([0-9]+) .*/\1/p' "$d/out")
 	j1=$(sed -nE 's/^node-01 .*jit_us p95=-?[0-9]+ p99=([0-9]+) .*/\1/p' "$d/out")
-	# uniform +-20 ms: consecutive differences reach well past 20 ms at p99; the clean node stays small
-	[ -n "$j0" ] && [ -n "$j1" ] && [ "$j1" -ge 20000 ] && [ "$j1" -gt $((j0 * 10)) ] \
+	# uniform +-100 ms: consecutive differences reach past 100 ms at p99; the clean node stays
+	# far below (a few ms at worst on a loaded machine)
+	[ -n "$j0" ] && [ -n "$j1" ] && [ "$j1" -ge 100000 ] && [ "$j1" -gt $((j0 * 4)) ] \
 		|| { echo "jitter p99 clean=$j0 jittery=$j1"; return 1; }
 }
 

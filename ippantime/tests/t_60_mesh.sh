@@ -53,7 +53,7 @@ C
 mesh_ssh_probes_concurrent_one_unreachable_reported_rest_analyzed() {
 	local d rc; d=$(mktmp)
 	start_sshd "$d" || return $?
-	printf 'node 1 offset_us=12000\n' >"$d/sim.conf"
+	printf 'node 1 offset_us=40000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
 	local user dead p
 	user=$(id -un)
@@ -87,7 +87,7 @@ Y
 	grep -q '^## Probe: `tr-a`$' "$r" && grep -q '^## Probe: `srv1`$' "$r" && ! grep -q 'tr-b' "$r" \
 		|| { echo "report probes: $(grep '^## Probe' "$r")"; return 1; }
 	grep -q '^## Cross-probe consistency (srv1 vs tr-a)$' "$r" || { echo "no cross-probe"; return 1; }
-	grep -q '^| node-01 | clock drift: tune chrony |' "$r" || { echo "verdict node-01: $(grep '^| node-01 | [a-z]' "$r")"; return 1; }
+	grep -q '^| node-01 | clock drift: tune chrony' "$r" || { echo "verdict node-01: $(grep '^| node-01 | [a-z]' "$r")"; return 1; }
 	# the two probes ran at the same time: their sampling windows overlap
 	local a0 a1 s0 s1
 	a0=$(awk -F, 'NR==2{print $6}' "$d/out/ippantime_tr-a.csv"); a1=$(tail -1 "$d/out/ippantime_tr-a.csv" | cut -d, -f6)

@@ -107,7 +107,11 @@ pids="$(vmm_pid "$A" vmm-s) $(vmm_pid "$A" vmm-r)"
 "$NS" lab down --prefix "$A" >/dev/null
 left_ns=$(ip netns list | awk '{print $1}' | grep -c "^$A-")
 left_proc=0
-for p in $pids; do kill -0 "$p" 2>/dev/null && left_proc=$((left_proc + 1)); done
+# a zombie whose parent is gone may linger until init reaps it: not running
+for p in $pids; do
+	st=$(awk '{print $3}' /proc/"$p"/stat 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && left_proc=$((left_proc + 1))
+done
 check lab_down_removes_namespaces "$left_ns namespaces left" test "$left_ns" -eq 0
 check lab_down_stops_its_processes "$left_proc processes left" test "$left_proc" -eq 0
 check lab_down_leaves_other_names_alone "decoy ${A}q-svm was removed" test -e "/run/netns/${A}q-svm"

@@ -358,7 +358,10 @@ while IFS= read -r line; do
 	case $msg in
 	BOOTED*) booted=1; t_boot=$(date +%s.%N) ;;
 	"SET "*) cur_set=${msg#SET } ;;
-	"ENDSET "*) s=${msg#ENDSET }; set_rc[${s%% *}]=${s##* } ;;
+	"ENDSET "*) # ENDSET name status uptime=S
+		read -r s rc _ <<<"${msg#ENDSET }"
+		set_rc[$s]=$rc
+		;;
 	DONE*) done=1 ;;
 	PASS\ * | FAIL\ * | SKIP\ *)
 		kind=${msg%% *}

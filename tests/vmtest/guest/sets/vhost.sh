@@ -3,24 +3,58 @@
 # must come back in vhost_drv's used ring with call-eventfd signals, and an
 # fentry counter (fcount) must see the kernel path that did it:
 # tun_net_xmit -> vhost handle_rx -> vhost_add_used_and_signal_n -> eventfd_signal.
-# tests: vhost_net_delivers_tap_frames_and_signals_call_eventfd
+# The truth for "frames sent" is ping's own count of transmitted requests
+# (to neighbours with permanent entries, so no ARP, and no IPv6 chatter).
+# tests: vhost_net_delivers_tap_frames_and_signals_call_eventfd fcount_pid_filter_counts_only_that_process vhost_drv_and_fcount_reject_bad_input
 # shellcheck shell=sh
 . /vmtest/lib.sh
-name=vhost_net_delivers_tap_frames_and_signals_call_eventfd
-N=5
-FC_PID=
-VD_PID=
+MAIN=vhost_net_delivers_tap_frames_and_signals_call_eventfd
+PIDT=fcount_pid_filter_counts_only_that_process
+BAD=vhost_drv_and_fcount_reject_bad_input
+N=5 # frames from the main ping
+NA=3 # frames from the second pinger, the one fcount --pid watches
+FC_PID= FA_PID= VD_PID= A_PID=
 
-bail() {
-	fail "$name" "$1"
-	[ -n "$VD_PID" ] && stop "$VD_PID" TERM 10
-	[ -n "$FC_PID" ] && stop "$FC_PID" TERM 10
-	show "$T/vd.err" 10
-	show "$T/fc.err" 10
+cleanup() {
+	for p in $VD_PID $FA_PID $FC_PID $A_PID; do stop "$p" TERM 10; done
 	ip netns del vh 2>/dev/null
 	rm -rf "$T"
+}
+
+# bail WHY: setup failed; both traffic tests fail with the reason
+bail() {
+	fail "$MAIN" "$1"
+	fail "$PIDT" "$1"
+	show "$T/vd.err" 10
+	show "$T/fc.err" 10
+	show "$T/fa.err" 10
+	cleanup
 	exit 0
 }
+
+# bad NAME RC TEXT CMD...: CMD exits RC with one stderr line containing TEXT
+bad_one() {
+	want_rc=$1 want=$2
+	shift 2
+	"$@" >"$T/bad.out" 2>"$T/bad.err"
+	rc=$?
+	if [ $rc -ne "$want_rc" ] || [ "$(wc -l <"$T/bad.err")" -ne 1 ] ||
+		! grep -qF -- "$want" "$T/bad.err" || [ -s "$T/bad.out" ]; then
+		bad_why="$*: want rc=$want_rc and one line with '$want'; got rc=$rc: $(head -c 200 "$T/bad.err")"
+		return 1
+	fi
+}
+bad_why=
+if bad_one 2 "power of two" vhost_drv --ring 3 &&
+	bad_one 2 "'nosuchns'" vhost_drv --netns nosuchns &&
+	bad_one 2 "'-1'" vhost_drv --duration -1 &&
+	bad_one 2 "at least one kernel function" fcount &&
+	bad_one 2 "named twice" fcount tun_net_xmit tun_net_xmit &&
+	bad_one 1 "'no_such_function_x'" fcount no_such_function_x; then
+	pass "$BAD"
+else
+	fail "$BAD" "$bad_why"
+fi
 
 [ -c /dev/vhost-net ] || bail "/dev/vhost-net is missing (vhost_net module not loaded?)"
 # 6.1 has eventfd_signal; newer kernels made it an inline wrapper of
@@ -44,37 +78,57 @@ vhost_drv --netns vh --tap vtap0 --ready-file "$T/vd.ready" --duration 90 \
 VD_PID=$!
 wait_file "$T/vd.ready" 30 || bail "vhost_drv never became ready: $(head -c 300 "$T/vd.err")"
 
-# a permanent neighbour: the stack sends the echo requests straight into the
-# tap, no ARP first, so we know exactly how many frames go in
+# permanent neighbours: the stack sends echo requests straight into the tap
 ip -n vh addr add 198.18.40.1/24 dev vtap0 &&
 	ip -n vh link set vtap0 up &&
-	ip -n vh neigh replace 198.18.40.2 lladdr 02:00:c6:12:28:02 dev vtap0 nud permanent ||
+	ip -n vh neigh replace 198.18.40.2 lladdr 02:00:c6:12:28:02 dev vtap0 nud permanent &&
+	ip -n vh neigh replace 198.18.40.3 lladdr 02:00:c6:12:28:03 dev vtap0 nud permanent ||
 	bail "configuring vtap0 failed"
+
+# pinger A waits for a go file, then becomes ping (same pid: sh execs it),
+# so fcount --pid can be pointed at it before it sends anything
+nsenter --net=/run/netns/vh sh -c \
+	'i=0; while [ ! -e "$1" ] && [ $i -lt 600 ]; do usleep 50000; i=$((i+1)); done; exec "$2" -n -c "$3" -i 0.2 -W 1 198.18.40.3' \
+	sh "$T/go" "$PING" "$NA" >"$T/pingA" 2>&1 &
+A_PID=$!
+fcount --pid "$A_PID" --ready-file "$T/fa.ready" tun_net_xmit >"$T/fa.json" 2>"$T/fa.err" &
+FA_PID=$!
+wait_file "$T/fa.ready" 60 || bail "fcount --pid never became ready: $(head -c 300 "$T/fa.err")"
 
 # tap_tx: frames the tap handed to its reader (tun counts them in tun_put_user)
 tap_tx() { ip -n vh -s -j link show vtap0 | jq -r '.[0].stats64.tx.packets'; }
-tx0=$(tap_tx)
-# nobody answers: ping sends N requests and gives up 1 s after the last
+# nobody answers: ping sends its requests and gives up 1 s after the last
 inns vh "$PING" -n -c $N -i 0.2 -W 1 198.18.40.2 >"$T/ping" 2>&1
-sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/ping")
-[ "$sent" = "$N" ] || bail "ping sent [$sent] requests, wanted $N: $(tail -n 2 "$T/ping" | tr '\n' ' ')"
+touch "$T/go"
+a_pid=$A_PID
+stop "$A_PID" 0 15 # signal 0: only wait for it (bounded)
+A_PID=
+sent_main=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/ping")
+sent_a=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingA")
+[ "$sent_main" = "$N" ] || bail "ping sent [$sent_main] requests, wanted $N: $(tail -n 2 "$T/ping" | tr '\n' ' ')"
+[ "$sent_a" = "$NA" ] || bail "pinger A sent [$sent_a] requests, wanted $NA: $(tail -n 2 "$T/pingA" | tr '\n' ' ')"
+sent=$((sent_main + sent_a))
 # bounded wait until the vhost worker has taken them all out of the tap
 i=0
-while [ $(($(tap_tx) - tx0)) -lt "$sent" ] && [ $i -lt 100 ]; do
+while [ "$(tap_tx)" -lt "$sent" ] && [ $i -lt 100 ]; do
 	usleep 100000
 	i=$((i + 1))
 done
 tx=$(tap_tx)
-usleep 200000 # let vhost_drv's loop reap the last completions (it polls every 100 ms)
+usleep 300000 # vhost_drv reaps at least every 100 ms
 stop "$VD_PID" INT 10
 vd_rc=$?
 VD_PID=
 stop "$FC_PID" INT 10
 fc_rc=$?
 FC_PID=
+stop "$FA_PID" INT 10
+fa_rc=$?
+FA_PID=
 
 vd=$(json "$T/vd.json" summary)
 fc=$(json "$T/fc.json" counts)
+fa=$(json "$T/fa.json" counts)
 [ $vd_rc -eq 0 ] && [ -n "$vd" ] || bail "vhost_drv exited $vd_rc without a summary"
 [ $fc_rc -eq 0 ] && [ -n "$fc" ] || bail "fcount exited $fc_rc without counts"
 frames=$(echo "$vd" | jq -r .frames)
@@ -88,20 +142,34 @@ echo "  vhost: $facts"
 echo "  vhost_drv: $vd"
 
 if [ "$used" -lt "$sent" ] || [ "$frames" -lt "$sent" ]; then
-	bail "used ring: $frames frames in $used entries for $sent frames sent ($facts)"
+	fail "$MAIN" "used ring: $frames frames in $used entries for $sent frames sent ($facts)"
 elif [ "$frames" -ne "$tx" ]; then
-	# the kernel's own count of frames the tap gave its reader, since creation
-	bail "vhost_drv got $frames frames, the tap handed over $tx ($facts)"
+	# the kernel's own count of frames the tap gave its reader
+	fail "$MAIN" "vhost_drv got $frames frames, the tap handed over $tx ($facts)"
 elif [ "$calls" -le 0 ]; then
-	bail "no call-eventfd signal ($facts)"
+	fail "$MAIN" "no call-eventfd signal ($facts)"
 elif [ "$c_tun" -lt "$sent" ]; then
-	bail "fentry saw tun_net_xmit $c_tun times for $sent frames ($facts)"
+	fail "$MAIN" "fentry saw tun_net_xmit $c_tun times for $sent frames ($facts)"
 elif [ "$c_vhost" -le 0 ]; then
-	bail "fentry never saw vhost_add_used_and_signal_n ($facts)"
+	fail "$MAIN" "fentry never saw vhost_add_used_and_signal_n ($facts)"
 elif [ "$c_efd" -lt "$calls" ]; then
 	# every signal the driver read off its call eventfds was one eventfd_signal
-	bail "fentry saw $esig $c_efd times, fewer than the $calls call signals ($facts)"
+	fail "$MAIN" "fentry saw $esig $c_efd times, fewer than the $calls call signals ($facts)"
+else
+	pass "$MAIN"
 fi
-pass "$name"
-ip netns del vh
-rm -rf "$T"
+
+# pinger A's frames went through tun_net_xmit in its own context, the main
+# ping's in another: the filtered count is exactly A's, the total is more
+a_tun=$(echo "$fa" | jq -r '.counts.tun_net_xmit' 2>/dev/null)
+a_tgid=$(echo "$fa" | jq -r '.tgid_filter' 2>/dev/null)
+if [ $fa_rc -ne 0 ] || [ -z "$fa" ]; then
+	fail "$PIDT" "fcount --pid exited $fa_rc without counts: $(head -c 200 "$T/fa.err")"
+elif [ "$a_tgid" != "$a_pid" ]; then
+	fail "$PIDT" "counts name tgid $a_tgid, not pinger A ($a_pid)"
+elif [ "$a_tun" != "$sent_a" ] || [ "$c_tun" -lt $((sent_a + sent_main)) ]; then
+	fail "$PIDT" "tun_net_xmit from pinger A: $a_tun, want exactly $sent_a; unfiltered $c_tun, want >= $((sent_a + sent_main))"
+else
+	pass "$PIDT"
+fi
+cleanup
