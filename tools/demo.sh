@@ -1,43 +1,63 @@
 #!/usr/bin/env bash
-# `sudo make demo`: what this kernel allows (netseg doctor), then a short
-# ping between two throw-away network namespaces traced by pktwatch.
-# Everything it creates carries a per-run prefix and is removed on exit.
+# `sudo make demo`: what this kernel allows (netseg doctor), then the lab
+# (two hosts, two VMs, real taps and a KVM irqfd per VM): one echo followed
+# through every device by pktwatch, and kernel_icmp_rtt on both VMs while
+# VM-S pings VM-R. Everything is removed on exit.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${OUTPUT:-$PWD/.output}/bin
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo: needs root (network namespaces and BPF): sudo make demo" >&2
+	echo "demo: needs root (network namespaces, taps, BPF): sudo make demo" >&2
 	exit 1
 fi
-P="nsdemo$$"
+P="demo$$"
 TMP=$(mktemp -d /tmp/netseg-demo.XXXXXX)
-PW_PID=
+PIDS=()
 cleanup() {
-	[ -n "$PW_PID" ] && kill -TERM "$PW_PID" 2>/dev/null && wait "$PW_PID" 2>/dev/null
-	ip netns del "${P}a" 2>/dev/null
-	ip netns del "${P}b" 2>/dev/null
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	"$BIN/netseg" lab down --prefix "$P" >/dev/null 2>&1
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+wait_ready() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
 
 echo "== netseg doctor =="
 "$BIN/netseg" doctor
 echo
-echo "== pktwatch: 5 pings from ${P}a (198.18.30.1) to ${P}b (198.18.30.2) =="
-ip netns add "${P}a" && ip netns add "${P}b" || exit 1
-ip link add veth-a netns "${P}a" type veth peer name veth-b netns "${P}b" || exit 1
-ip -n "${P}a" addr add 198.18.30.1/24 dev veth-a
-ip -n "${P}b" addr add 198.18.30.2/24 dev veth-b
-for n in a b; do ip -n "$P$n" link set lo up; ip -n "$P$n" link set "veth-$n" up; done
+kvm=()
+[ -w /dev/kvm ] || kvm=(--no-kvm)
+echo "== netseg lab up --prefix $P ${kvm[*]} =="
+"$BIN/netseg" lab up --prefix "$P" "${kvm[@]}" || exit 1
+echo
 
-ip netns exec "${P}a" "$BIN/pktwatch" --ready-file "$TMP/ready" &
-PW_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/ready" ] && break; sleep 0.05; done
-ip netns exec "${P}a" ping -n -c 5 -i 0.2 198.18.30.2 >"$TMP/ping" 2>&1
-sleep 0.1
-kill -INT "$PW_PID"
-wait "$PW_PID"
-PW_PID=
+echo "== one echo through every device of the lab (pktwatch --netns all) =="
+"$BIN/pktwatch" --netns all --host 198.18.0.2 --no-timestamp --ready-file "$TMP/pw.ready" >"$TMP/pw" &
+PIDS+=($!)
+wait_ready "$TMP/pw.ready"
+"$BIN/netseg" lab exec vm-s --prefix "$P" -- ping -n -c 1 198.18.0.2 >/dev/null
+sleep 0.2
+kill -INT "${PIDS[0]}"
+wait "${PIDS[0]}"
+PIDS=()
+grep -v '^SUMMARY' "$TMP/pw"
+echo
+
+echo "== kernel_icmp_rtt on VM-S and VM-R (the seed's command line), 5 pings =="
+for role in vm-s vm-r; do
+	"$BIN/netseg" lab exec $role --prefix "$P" -- "$BIN/kernel_icmp_rtt" --src-ip 198.18.0.1 --dst-ip 198.18.0.2 \
+		--ready-file "$TMP/$role.ready" >"$TMP/$role.log" 2>&1 &
+	PIDS+=($!)
+	wait_ready "$TMP/$role.ready"
+done
+"$BIN/netseg" lab exec vm-s --prefix "$P" -- ping -n -c 5 -i 0.2 198.18.0.2 >"$TMP/ping"
+for p in "${PIDS[@]}"; do kill -INT "$p"; wait "$p"; done
+PIDS=()
+echo "-- VM-S (sfsvm-send.log) --"
+cat "$TMP/vm-s.log"
+echo
+echo "-- VM-R (sfsvm-recv.log), summary --"
+sed -n '/^SUMMARY/,$p' "$TMP/vm-r.log"
 echo
 echo "== ping's own view =="
 tail -n 2 "$TMP/ping"

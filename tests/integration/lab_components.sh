@@ -10,7 +10,8 @@ NS=$NETSEG_BIN/netseg
 N=20
 TESTS=(vmm_sim_carries_ping_both_ways vmm_sim_msi_irq_fires_in_to_vm_thread_per_echo
 	vmm_sim_taps_vanish_on_sigterm vmm_sim_delay_to_vm_adds_to_rtt vmm_sim_no_kvm_says_kvm_stages_missing
-	relay_delay_2000us_adds_4ms_rtt lab_components_bad_input_exit_2 lab_components_not_root_exit_1
+	relay_delay_2000us_adds_4ms_rtt relay_wire_delay_matches_program_for_tracers
+	lab_components_bad_input_exit_2 lab_components_not_root_exit_1
 	lab_components_no_kvm_no_tun_exit_1)
 
 skip_all() {
@@ -185,21 +186,48 @@ else
 fi
 
 # ---- relay: 2000 us each way adds 4 ms to ping's RTT ------------------------
-# relay_run NAME DELAY: ping a -> b through a relay; leaves NAME.ping/out
+# relay_run NAME DELAY [watch]: ping a -> b through a relay; leaves
+# NAME.ping/out, and with "watch" NAME.pw: pktwatch in every namespace
 relay_run() {
 	start_proc "$1" relay --a-netns "$(ns a)" --a-if phy0 --b-netns "$(ns b)" --b-if phy0 --delay-us "$2" ||
 		{ t_stop "$PID" TERM; return 1; }
+	local relay_pid=$PID pw_pid=
 	addr a phy0 198.18.51.1 && addr b phy0 198.18.51.2
 	# ARP first, so the 20 measured echoes each cross the relay twice, nothing more
 	ip netns exec "$(ns a)" ping -n -c 2 -i 0.05 -W 2 198.18.51.2 >/dev/null 2>&1
+	if [ "${3:-}" = watch ] && [ -x "$NETSEG_BIN/pktwatch" ]; then
+		t_bg "$T_TMP/$1.pw" "$NETSEG_BIN/pktwatch" --netns all --host 198.18.51.2 -j \
+			--ready-file "$T_TMP/$1.pw.ready"
+		pw_pid=$T_LAST_PID
+		t_wait_file "$T_TMP/$1.pw.ready" 10 || { t_stop "$pw_pid" INT; pw_pid=; rm -f "$T_TMP/$1.pw"; }
+	fi
 	ip netns exec "$(ns a)" ping -n -c $N -i 0.05 -W 2 198.18.51.2 >"$T_TMP/$1.ping" 2>&1
-	t_stop "$PID" TERM
+	[ -n "$pw_pid" ] && t_stop "$pw_pid" INT
+	t_stop "$relay_pid" TERM
 }
-relay_err() { # NAME DIR: "p50/p99/max us" of achieved - programmed
-	summary "$1" | jq -r --arg d "$2" '.[$d].error | "\(.p50_ns/1e3|.*10|round/10)/\(.p99_ns/1e3|.*10|round/10)/\(.max_ns/1e3|.*10|round/10)"'
+relay_err() { # NAME DIR: "p50/p99/max us" of achieved - programmed, then of write start - due
+	summary "$1" | jq -r --arg d "$2" '.[$d] | [.error, .late] |
+		map("\(.p50_ns/1e3|.*10|round/10)/\(.p99_ns/1e3|.*10|round/10)/\(.max_ns/1e3|.*10|round/10)") |
+		"\(.[0]) (late \(.[1]))"'
+}
+# wire_delay NAME DIR: median one-way delay in us that pktwatch saw for DIR
+# (a_to_b: echo requests, b_to_a: replies), net_dev_start_xmit on phy0 in one
+# namespace to netif_receive_skb on phy0 in the other
+wire_delay() {
+	local ina inb
+	ina=$(stat -L -c %i "/run/netns/$(ns a)")
+	inb=$(stat -L -c %i "/run/netns/$(ns b)")
+	jq -r --argjson a "$ina" --argjson b "$inb" --arg d "$2" '
+		select(.type=="pkt" and .ifname=="phy0" and
+			.icmp_type==(if $d=="a_to_b" then 8 else 0 end)) |
+		"\(.seq) \(.stage) \(if .netns==$a then "a" else if .netns==$b then "b" else "?" end end) \(.ts_ns)"' "$T_TMP/$1.pw" |
+		awk -v d="$2" '{ k = $1; if ($2 == "xmit" && $3 == substr(d, 1, 1)) x[k] = $4
+			if ($2 == "recv" && $3 == substr(d, 6, 1)) r[k] = $4 }
+			END { for (k in x) if (k in r) print (r[k] - x[k]) / 1000 }' |
+		sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f %d", v[int((NR + 1) / 2)], NR }'
 }
 relay_try() {
-	relay_run relay0 0 && relay_run relay2000 2000 || return 2
+	relay_run relay0 0 && relay_run relay2000 2000 watch || return 2
 	avg0=$(ping_avg "$T_TMP/relay0.ping")
 	avg2=$(ping_avg "$T_TMP/relay2000.ping")
 	info="rtt $avg0 -> $avg2 ms; relay achieved-programmed p50/p99/max us: a_to_b $(relay_err relay2000 a_to_b), b_to_a $(relay_err relay2000 b_to_a)"
@@ -221,6 +249,24 @@ case $rc in
 1) fail $name "want +4 ms +-10 %: $info$again" ;;
 *) fail $name "relay did not start: $(cat "$T_TMP"/relay*.out.err | head -c 300)" ;;
 esac
+
+# the wire as a tracer sees it: the relay's 2000 us, plus at most 50 us
+# (median of the 20 echoes, each direction), measured by pktwatch
+name=relay_wire_delay_matches_program_for_tracers
+if [ $rc = 2 ]; then
+	fail $name "relay did not start"
+elif [ ! -s "$T_TMP/relay2000.pw" ]; then
+	skip $name "pktwatch did not run: $(head -c 200 "$T_TMP/relay2000.pw.err" 2>/dev/null)"
+else
+	read -r ab nab <<<"$(wire_delay relay2000 a_to_b)"
+	read -r ba nba <<<"$(wire_delay relay2000 b_to_a)"
+	if [ "${nab:-0}" -ge $N ] && [ "${nba:-0}" -ge $N ] &&
+		awk -v a="$ab" -v b="$ba" 'BEGIN { exit !(a >= 2000 && a <= 2050 && b >= 2000 && b <= 2050) }'; then
+		pass "$name: median one-way a_to_b $ab us, b_to_a $ba us for 2000 programmed"
+	else
+		fail $name "want 2000-2050 us: a_to_b '${ab:-}' us over ${nab:-0} echoes, b_to_a '${ba:-}' us over ${nba:-0}"
+	fi
+fi
 
 # ---- bad input: one line, exit 2; not root: one line, exit 1 ---------------
 bad_cases=(

@@ -326,11 +326,6 @@ note "kernel $KREL ($(basename "$DEB")), initramfs $(($(stat -c %s "$TMP/initrd.
 
 # ---- boot -------------------------------------------------------------------
 declare -A reported=()
-declare -A expected_set=()
-for s in "${sets[@]}"; do
-	for t in $(set_tests "$s"); do expected_set[$t]=$s; done
-done
-expected_set[boot_modules_load]=boot
 booted=0 done=0 cur_set=boot
 declare -A set_rc=()
 log=$OUTPUT/vmtest-console.log
@@ -349,7 +344,9 @@ t_boot=
 while IFS= read -r line; do
 	# no carriage returns, no escape sequences (SeaBIOS clears the screen)
 	line=${line//$'\r'/}
-	line=${line//$'\e'/}
+	while [[ $line =~ $'\e'(\[[0-9?\;]*[A-Za-z]|c) ]]; do
+		line=${line/"${BASH_REMATCH[0]}"/}
+	done
 	printf '%s\n' "$line" >>"$log"
 	[ $QUIET = 1 ] || printf '  vm| %s\n' "$line" >&2
 	case $line in *"$MARK "*) ;; *) continue ;; esac
@@ -391,8 +388,8 @@ elif [ $done = 0 ]; then
 fi
 # every promised test has a line, even when its set never got to it
 for s in boot "${sets[@]}"; do
-	for t in "${!expected_set[@]}"; do
-		[ "${expected_set[$t]}" = "$s" ] || continue
+	if [ "$s" = boot ]; then tests=boot_modules_load; else tests=$(set_tests "$s"); fi
+	for t in $tests; do
 		[ -n "${reported[$t]:-}" ] && continue
 		if [ -n "$why" ]; then
 			result FAIL "$t" "never ran: $why"
