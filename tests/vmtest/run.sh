@@ -124,6 +124,13 @@ find_pkg() {
 	done | tail -n 1
 }
 
+# newest FILE...: the last of the (nullglob-expanded) names in version order,
+# nothing when there are none (never `ls` with no arguments)
+newest() {
+	[ $# -gt 0 ] || return 0
+	printf '%s\n' "$@" | sort -V | tail -n 1
+}
+
 fetch_kernel() {
 	local pkg deb
 	pkg=$(find_pkg)
@@ -133,7 +140,7 @@ fetch_kernel() {
 		pkg=$(find_pkg)
 	fi
 	if [ -n "$pkg" ]; then
-		deb=$(ls -t "$CACHE/${pkg}"_*.deb 2>/dev/null | head -n 1)
+		deb=$(newest "$CACHE/${pkg}"_*.deb)
 		if [ -z "$deb" ]; then
 			mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ] ||
 				{ echo "SKIPROOT"; return; }
@@ -144,7 +151,7 @@ fetch_kernel() {
 				echo "ERR apt-get download $pkg failed: $(tail -n 1 "$TMP/apt.log")"
 				return
 			fi
-			deb=$(ls "$TMP/dl/${pkg}"_*.deb 2>/dev/null | head -n 1)
+			deb=$(newest "$TMP/dl/${pkg}"_*.deb)
 			[ -n "$deb" ] || { echo "ERR apt-get download $pkg left no .deb"; return; }
 			mv "$deb" "$CACHE/" && deb=$CACHE/$(basename "$deb")
 		fi
@@ -152,7 +159,7 @@ fetch_kernel() {
 		return
 	fi
 	# offline: whatever 6.1 cloud kernel the cache already holds
-	deb=$(ls "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb 2>/dev/null | sort -V | tail -n 1)
+	deb=$(newest "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb)
 	if [ -n "$deb" ]; then
 		note "apt knows no 6.1 cloud kernel; using the cached $(basename "$deb")"
 		echo "OK $deb"
@@ -174,7 +181,8 @@ prepare_kernel() {
 	fi
 	x=$TMP/x
 	mkdir -p "$x" && dpkg-deb -x "$deb" "$x" || { note "dpkg-deb -x $deb failed"; return 1; }
-	rel=$(ls "$x/lib/modules" | head -n 1)
+	rel=$(newest "$x"/lib/modules/*)
+	rel=${rel##*/}
 	[ -n "$rel" ] && [ -f "$x/boot/vmlinuz-$rel" ] || { note "$deb has no vmlinuz/modules"; return 1; }
 	# the package ships no modules.dep (depmod runs at install): make one
 	depmod -b "$x" "$rel" || { note "depmod failed for $rel"; return 1; }
@@ -392,7 +400,7 @@ for s in boot "${sets[@]}"; do
 	for t in $tests; do
 		[ -n "${reported[$t]:-}" ] && continue
 		if [ -n "$why" ]; then
-			result FAIL "$t" "never ran: $why"
+			result FAIL "$t" "no result: $why"
 		else
 			result FAIL "$t" "set '$s' ended (status ${set_rc[$s]:-?}) without reporting it"
 		fi

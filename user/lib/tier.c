@@ -388,10 +388,67 @@ struct probe_cache_entry {
 static struct probe_cache_entry probe_cache[256];
 static int probe_cache_n;
 
+/* Attaching to a tracepoint costs the kernel milliseconds (probe
+ * registration, static key patching): one real load-and-attach proves a
+ * tracepoint tier works here, and every further tracepoint of that tier is
+ * checked for existence only, in the running kernel's own BTF (tp_btf,
+ * raw_tp) or tracefs (classic). fentry and kprobe are probed per function:
+ * a function can exist and still refuse (notrace, blacklisted, inlined). */
+static int tracepoint_exists(enum netseg_tier tier, const char *target)
+{
+	char path[PATH_MAX];
+	const char *events;
+	__u32 id;
+	int obj_fd, err;
+
+	if (tier == NETSEG_TIER_TRACEPOINT) {
+		events = tier_tracefs_events_dir();
+		if (!events)
+			return -ENOTSUP;
+		snprintf(path, sizeof(path), "%s/%s/id", events, target);
+		return access(path, R_OK) ? -ENOENT : 0;
+	}
+	snprintf(path, sizeof(path), "btf_trace_%s", target);
+	err = find_kernel_btf_id(path, BTF_KIND_TYPEDEF, &id, &obj_fd);
+	if (obj_fd > 0)
+		close(obj_fd);
+	return err;
+}
+
+static int probe_uncached(enum netseg_tier tier, const char *target, char *res, size_t reslen)
+{
+	static int tier_works[NETSEG_TIER_MAX] = { [0 ... NETSEG_TIER_MAX - 1] = 1 };
+	int rc;
+
+	switch (tier) {
+	case NETSEG_TIER_FENTRY:
+		return probe_fentry(target);
+	case NETSEG_TIER_KPROBE:
+		return probe_kprobe(target, res, reslen);
+	case NETSEG_TIER_TP_BTF:
+	case NETSEG_TIER_RAW_TP:
+	case NETSEG_TIER_TRACEPOINT:
+		if (tier_works[tier] == 0) {
+			rc = tracepoint_exists(tier, target);
+			return rc;
+		}
+		rc = tier == NETSEG_TIER_TP_BTF ? probe_tp_btf(target)
+		     : tier == NETSEG_TIER_RAW_TP ? probe_raw_tp(target)
+						  : probe_tracepoint(target);
+		/* proven once: the tier works; a missing target says nothing about it */
+		if (rc == 0)
+			tier_works[tier] = 0;
+		return rc;
+	default:
+		return -EINVAL;
+	}
+}
+
 int tier_probe(enum netseg_tier tier, const char *target, char *resolved, size_t resolved_len)
 {
 	struct probe_cache_entry *e = NULL;
-	int rc = -EINVAL;
+	char res[128];
+	int rc;
 
 	for (int i = 0; i < probe_cache_n; i++) {
 		if (probe_cache[i].tier == tier && !strcmp(probe_cache[i].target, target)) {
@@ -399,28 +456,8 @@ int tier_probe(enum netseg_tier tier, const char *target, char *resolved, size_t
 			goto done;
 		}
 	}
-	char res[128];
-
 	snprintf(res, sizeof(res), "%s", target);
-	switch (tier) {
-	case NETSEG_TIER_FENTRY:
-		rc = probe_fentry(target);
-		break;
-	case NETSEG_TIER_KPROBE:
-		rc = probe_kprobe(target, res, sizeof(res));
-		break;
-	case NETSEG_TIER_TP_BTF:
-		rc = probe_tp_btf(target);
-		break;
-	case NETSEG_TIER_RAW_TP:
-		rc = probe_raw_tp(target);
-		break;
-	case NETSEG_TIER_TRACEPOINT:
-		rc = probe_tracepoint(target);
-		break;
-	default:
-		break;
-	}
+	rc = probe_uncached(tier, target, res, sizeof(res));
 	if (probe_cache_n == (int)(sizeof(probe_cache) / sizeof(probe_cache[0]))) {
 		if (resolved)
 			snprintf(resolved, resolved_len, "%s", res);
