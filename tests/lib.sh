@@ -35,6 +35,9 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# quiet CMD...: run CMD with its output discarded (for check)
+quiet() { "$@" >/dev/null 2>&1; }
+
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # t_netns_pair A B ADDR_A ADDR_B: two namespaces joined by a veth pair

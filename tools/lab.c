@@ -84,6 +84,38 @@ static bool netns_exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* Run a command (argv, no shell) and wait, keeping what it printed in
+ * out (may be NULL). Returns 0 when it exited 0. */
+static int run_capture(const char *const *argv, char *out, size_t outlen)
+{
+	char buf[2048];
+	int pipefd[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while ((n = read(pipefd[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(pipefd[0]);
+	buf[got] = 0;
+	if (out)
+		snprintf(out, outlen, "%s", buf);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 /* Run a command (argv, no shell) and wait; its stderr goes to ours only
  * when it fails, so a healthy `up` is quiet. */
 static int run(const char *const *argv)
@@ -582,6 +614,37 @@ static int build_host(const struct lab_opts *o, int host)
 	return 0;
 }
 
+/* A new bridge port forwards only once the kernel has processed its
+ * carrier change (linkwatch: up to a second later). Until then the bridge
+ * drops frames (BRIDGE_INGRESS_STP_STATE): the first ARP of a ping would
+ * vanish and cost a 1 s retry. `up` returns only when every port forwards. */
+static int wait_forwarding(const struct lab_opts *o)
+{
+	static const char *const ports[] = { "vnet0", "phy0" };
+	struct timespec step = { 0, 20 * 1000000 };
+	char ns[128], out[2048];
+
+	for (int waited = 0; waited < 5000; waited += 20) {
+		bool all = true;
+
+		for (int h = R_SHOST; h <= R_RHOST && all; h++) {
+			ns_name(o, h, ns, sizeof(ns));
+			for (int i = 0; i < 2 && all; i++) {
+				const char *const argv[] = { "bridge", "-n", ns, "link", "show", "dev",
+							     ports[i], NULL };
+
+				all = run_capture(argv, out, sizeof(out)) == 0 &&
+				      strstr(out, "state forwarding");
+			}
+		}
+		if (all)
+			return 0;
+		nanosleep(&step, NULL);
+	}
+	fprintf(stderr, "netseg lab: bridge ports not forwarding after 5 s\n");
+	return -1;
+}
+
 static int build_vm(const struct lab_opts *o, int vm)
 {
 	char ns[128];
@@ -650,7 +713,7 @@ static int lab_up(const struct lab_opts *o)
 			goto fail;
 	}
 	if (build_host(o, R_SHOST) || build_host(o, R_RHOST) || build_vm(o, R_SVM) ||
-	    build_vm(o, R_RVM))
+	    build_vm(o, R_RVM) || wait_forwarding(o))
 		goto fail;
 	print_env(o, stdout);
 	return 0;

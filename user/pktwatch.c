@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 	if (tracer_ready_emit(&t, &ready))
 		goto cleanup;
 
-	how = tracer_loop(&t, rb, NULL, NULL);
+	how = tracer_loop(&t, rb, NULL, NULL, 0);
 	print_summary(&t, how);
 	rc = how == LOOP_END_ERROR;
 

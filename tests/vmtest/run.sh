@@ -41,7 +41,8 @@ Environment: OUTPUT (build dir), SANITIZE=1 (build static unsanitized copies),
 VMTEST_CACHE (kernel package cache, default /var/cache/netseg/vmtest),
 VMTEST_TIMEOUT (whole guest run, default 240 s), VMTEST_SET_TIMEOUT (one set
 inside the guest, default 150 s), VMTEST_QEMU (the qemu binary),
-VMTEST_QEMU_OPTS (extra qemu options, split on spaces).
+VMTEST_QEMU_OPTS (extra qemu options, split on spaces), VMTEST_DEB (use this
+kernel package file instead of asking apt).
 EOF
 }
 
@@ -243,7 +244,13 @@ if [ -w "$CACHE" ] && command -v flock >/dev/null; then
 	exec 9>>"$CACHE/.lock"
 	flock -w 300 9 || setup_fail "another vmtest run holds $CACHE/.lock for 300 s"
 fi
-got=$(fetch_kernel)
+if [ -n "${VMTEST_DEB:-}" ]; then
+	# a given package file (another revision, or another kernel to try)
+	[ -f "$VMTEST_DEB" ] || setup_fail "VMTEST_DEB=$VMTEST_DEB does not exist"
+	got="OK $VMTEST_DEB"
+else
+	got=$(fetch_kernel)
+fi
 case $got in
 OK\ *) DEB=${got#OK } ;;
 SKIPROOT)
@@ -261,6 +268,10 @@ KREL=$(cat "$KDIR/release")
 # programs (tests/vmtest/<n>.c)
 TRACERS=$(sed -n 's/^TRACERS *:\?= *//p' "$REPO/Makefile" | head -n 1)
 [ -n "$TRACERS" ] || TRACERS=pktwatch
+# only tracers that have a user half yet (one being written is not built)
+have=
+for t in $TRACERS; do [ -f "$REPO/user/$t.c" ] && have="$have $t"; done
+TRACERS=$have
 BINS=()
 for t in $TRACERS netseg; do BINS+=("bin/$t"); done
 PROGS=()
@@ -271,16 +282,19 @@ done
 for p in "${PROGS[@]}"; do BINS+=("vmtest/$p"); done
 if [ "${SANITIZE:-}" = 1 ]; then
 	# sanitized binaries are dynamic and need the host's runtime: the guest
-	# gets its own static, unsanitized build
+	# gets its own static, unsanitized build (make keeps it up to date)
 	BOUT=$OUTPUT/vm-static
+	build=1
+else
+	# `make test` has just built these; build only what is missing
+	BOUT=$OUTPUT
+	build=0
+	for b in "${BINS[@]}"; do [ -x "$BOUT/$b" ] || build=1; done
+fi
+targets=()
+if [ $build = 1 ]; then
 	targets=(vmtest-progs)
 	for t in $TRACERS netseg; do targets+=("$BOUT/bin/$t"); done
-else
-	BOUT=$OUTPUT
-	targets=()
-	for b in "${BINS[@]}"; do
-		[ -x "$BOUT/$b" ] || targets=(all vmtest-progs)
-	done
 fi
 if [ ${#targets[@]} -gt 0 ]; then
 	note "building static binaries in $BOUT"
@@ -348,7 +362,7 @@ timeout -k 5 "$TIMEOUT" "$QEMU" -nographic -no-reboot -m 1G -smp 2 \
 	</dev/null >"$TMP/console" 2>&1 &
 QPID=$!
 
-t_boot=
+t_boot= set_t0= set_times=
 while IFS= read -r line; do
 	# no carriage returns, no escape sequences (SeaBIOS clears the screen)
 	line=${line//$'\r'/}
@@ -362,10 +376,14 @@ while IFS= read -r line; do
 	msg=${line#*"$MARK "}
 	case $msg in
 	BOOTED*) booted=1; t_boot=$(date +%s.%N) ;;
-	"SET "*) cur_set=${msg#SET } ;;
+	"SET "*) # SET name uptime=S
+		read -r cur_set up <<<"${msg#SET }"
+		set_t0=${up#uptime=}
+		;;
 	"ENDSET "*) # ENDSET name status uptime=S
-		read -r s rc _ <<<"${msg#ENDSET }"
+		read -r s rc up <<<"${msg#ENDSET }"
 		set_rc[$s]=$rc
+		set_times+=" $s=$(awk -v a="${set_t0:-0}" -v b="${up#uptime=}" 'BEGIN{printf "%.1fs", b-a}')"
 		;;
 	DONE*) done=1 ;;
 	PASS\ * | FAIL\ * | SKIP\ *)
@@ -407,5 +425,5 @@ for s in boot "${sets[@]}"; do
 	done
 done
 boot_s=$([ -n "$t_boot" ] && awk -v a="$t0" -v b="$t_boot" 'BEGIN{printf "%.1f", b-a}' || echo "?")
-note "boot to /init ${boot_s} s, qemu start to exit $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; console log: $log"
+note "boot to /init ${boot_s} s, qemu start to exit $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; sets (guest time):${set_times:- none}; console log: $log"
 exit $failed

@@ -59,11 +59,12 @@ const char *loop_end_name(enum loop_end e)
 }
 
 enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(void *ctx),
-		       void *ctx, int *err_out)
+		       void *ctx, unsigned tick_ms, int *err_out)
 {
 	uint64_t start = clock_mono_ns();
 	uint64_t end = duration_s > 0 ? start + (uint64_t)(duration_s * 1e9) : UINT64_MAX;
-	uint64_t next_tick = start + 1000000000ull;
+	uint64_t every = (tick_ms ? tick_ms : 1000) * 1000000ull;
+	uint64_t next_tick = start + every;
 
 	*err_out = 0;
 	while (!stop_flag) {
@@ -75,6 +76,8 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 			break;
 		if (end - now < 100000000ull)
 			timeout_ms = (int)((end - now) / 1000000ull) + 1;
+		if (tick && next_tick > now && next_tick - now < (uint64_t)timeout_ms * 1000000ull)
+			timeout_ms = (int)((next_tick - now) / 1000000ull) + 1;
 		n = ring_buffer__poll(rb, timeout_ms);
 		out_flush();
 		if (n < 0 && n != -EINTR) {
@@ -83,7 +86,7 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 		}
 		now = clock_mono_ns();
 		if (tick && now >= next_tick) {
-			next_tick = now + 1000000000ull;
+			next_tick = now + every;
 			if ((*err_out = tick(ctx)))
 				return LOOP_END_ERROR;
 		}

@@ -25,9 +25,10 @@ bool loop_stop_requested(void);
 int loop_stop_signal(void);      /* the signal that stopped us, 0 if none */
 void loop_request_stop(void);
 
-/* tick may return non-zero to end the loop (as LOOP_END_ERROR). */
+/* tick runs every tick_ms (0: 1000) and may return non-zero to end the
+ * loop (as LOOP_END_ERROR). */
 enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(void *ctx),
-		       void *ctx, int *err_out);
+		       void *ctx, unsigned tick_ms, int *err_out);
 const char *loop_end_name(enum loop_end e);
 
 #endif /* NETSEG_LOOP_H */

@@ -150,6 +150,7 @@ struct loop_ctx {
 	struct tracer *t;
 	int (*tick)(void *);
 	void *ctx;
+	uint64_t last_verbose_ns;
 };
 
 static int tracer_tick(void *arg)
@@ -158,7 +159,8 @@ static int tracer_tick(void *arg)
 
 	/* NTP may slew realtime; keep wall stamps honest on long runs */
 	clock_refresh(lc->t->clock, 60ull * 1000000000ull);
-	if (lc->t->opts->verbose) {
+	if (lc->t->opts->verbose && clock_mono_ns() - lc->last_verbose_ns >= 1000000000ull) {
+		lc->last_verbose_ns = clock_mono_ns();
 		uint64_t c[NETSEG_CNT_MAX];
 
 		tracer_counters(lc->t, c, NULL, 0);
@@ -175,13 +177,13 @@ static int tracer_tick(void *arg)
 }
 
 enum loop_end tracer_loop(struct tracer *t, struct ring_buffer *rb, int (*tick)(void *),
-			  void *ctx)
+			  void *ctx, unsigned tick_ms)
 {
-	struct loop_ctx lc = { t, tick, ctx };
+	struct loop_ctx lc = { t, tick, ctx, 0 };
 	enum loop_end how;
 	int err;
 
-	how = loop_run(rb, t->opts->duration_s, tracer_tick, &lc, &err);
+	how = loop_run(rb, t->opts->duration_s, tracer_tick, &lc, tick_ms, &err);
 	if (how == LOOP_END_ERROR)
 		fprintf(stderr, "%s: polling the ring buffer failed: %s\n", t->tool, strerror(-err));
 	return how;

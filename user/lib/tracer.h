@@ -46,9 +46,10 @@ int tracer_attach(struct tracer *t, struct bpf_object *obj);
  * its filters; emit prints it and writes --ready-file. */
 void tracer_ready_begin(struct tracer *t, struct out_rec *r);
 int tracer_ready_emit(struct tracer *t, const struct out_rec *r);
-/* Loop until a stop; ticks re-measure the clock. */
+/* Loop until a stop; ticks re-measure the clock and call `tick` (if any)
+ * every tick_ms (0: every second). */
 enum loop_end tracer_loop(struct tracer *t, struct ring_buffer *rb, int (*tick)(void *),
-			  void *ctx);
+			  void *ctx, unsigned tick_ms);
 /* Sum the per-CPU counters into out[NETSEG_CNT_MAX]; per_cpu_lost, when not
  * NULL, receives the lost-record count per CPU (up to max_cpus). */
 int tracer_counters(struct tracer *t, uint64_t *out, uint64_t *per_cpu_lost, int max_cpus);

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * icmp_drop_detector: on a hypervisor host, stamp each ICMP echo at four
+ * points (request in, request out, reply in, reply out) and explain drops:
+ * a kfree_skb of a tracked echo's packet says where (the caller) and why
+ * (the kernel's drop reason) at once; an echo still incomplete when user
+ * space's timeout expires is classified by the points it reached.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "netseg_emit.bpf.h"
+#include "netseg_skb.bpf.h"
+#include "netseg_filter.bpf.h"
+#include "icmp_drop_detector.h"
+
+/* Written by the loader between open and load. */
+const volatile __u32 idd_src = 0;             /* request source, 0: any */
+const volatile __u32 idd_dst = 0;             /* request destination, 0: any */
+const volatile struct netseg_ifset idd_set_a = {};
+const volatile struct netseg_ifset idd_set_b = {};
+/* --rx-iface/--tx-iface: requests count only when they arrive on A */
+const volatile bool idd_fixed_orientation = false;
+const volatile bool idd_verbose = false;
+
+/* Echoes in flight on this host, keyed by flow. 64k entries hold a flood's
+ * in-flight echoes many times over; user space expires them after
+ * --timeout-ms and accounts for LRU evictions by difference. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct idd_key);
+	__type(value, struct idd_echo);
+} echoes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct idd_echo);
+} scratch SEC(".maps");
+
+/* Which set an interface is in: 0 A, 1 B, -1 neither. */
+static __always_inline int side_of(__u32 ifindex)
+{
+	if (idd_set_a.n && netseg_ifset_has(&idd_set_a, ifindex))
+		return IDD_SIDE_A;
+	if (idd_set_b.n && netseg_ifset_has(&idd_set_b, ifindex))
+		return IDD_SIDE_B;
+	return -1;
+}
+
+/* Parse and match the flow; fills the key. Returns 1 for a request, 0 for
+ * a reply, -1 for anything else. */
+static __always_inline int match_echo(struct sk_buff *skb, enum netseg_l3_at at, bool direct,
+				      struct idd_key *key)
+{
+	struct netseg_pkt pkt;
+	int rc = netseg_parse_skb_tier(skb, at, &pkt, direct);
+
+	if (rc != NETSEG_PARSE_OK) {
+		netseg_count_parse_reject(rc);
+		return -1;
+	}
+	if (pkt.l4proto != NETSEG_IPPROTO_ICMP)
+		return -1;
+	if (pkt.icmp_type == NETSEG_ICMP_ECHO) {
+		key->src = pkt.saddr;
+		key->dst = pkt.daddr;
+	} else if (pkt.icmp_type == NETSEG_ICMP_ECHOREPLY) {
+		key->src = pkt.daddr;
+		key->dst = pkt.saddr;
+	} else {
+		return -1;
+	}
+	if ((idd_src && key->src != idd_src) || (idd_dst && key->dst != idd_dst))
+		return -1;
+	key->id = pkt.sport;
+	key->seq = pkt.dport;
+	return pkt.icmp_type == NETSEG_ICMP_ECHO;
+}
+
+static __always_inline void emit(__u8 kind, __u8 point, struct idd_echo *e)
+{
+	struct idd_event *ev = netseg_reserve(struct idd_event);
+
+	if (!ev)
+		return;
+	ev->kind = kind;
+	ev->point = point;
+	__builtin_memcpy(&ev->echo, e, sizeof(*e));
+	bpf_ringbuf_submit(ev, 0);
+}
+
+static __always_inline void stamp(struct idd_point_stamp *p, struct net_device *dev, __u32 ifindex)
+{
+	p->ts_ns = bpf_ktime_get_ns();
+	p->ifindex = ifindex;
+	p->cpu = bpf_get_smp_processor_id();
+	BPF_CORE_READ_STR_INTO(&p->ifname, dev, name);
+}
+
+/* A device hook: receive (rx=true) or transmit. */
+static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, bool rx,
+				  enum netseg_l3_at at, bool direct)
+{
+	struct idd_echo *e;
+	struct idd_key key;
+	__u32 ifindex;
+	int side, request, point;
+
+	if (!skb || !dev)
+		return 0;
+	/* first the cheap tests every packet of the host pays */
+	if (!netseg_netns_ok_tier(dev, direct))
+		return 0;
+	ifindex = NETSEG_READ(direct, dev, ifindex);
+	side = side_of(ifindex);
+	if (side < 0)
+		return 0;
+	request = match_echo(skb, at, direct, &key);
+	if (request < 0)
+		return 0;
+
+	e = bpf_map_lookup_elem(&echoes, &key);
+	if (request && rx) {
+		__u32 zero = 0;
+
+		if (e || (idd_fixed_orientation && side != IDD_SIDE_A))
+			return 0;
+		e = bpf_map_lookup_elem(&scratch, &zero);
+		if (!e)
+			return 0;
+		__builtin_memset(e, 0, sizeof(*e));
+		e->key = key;
+		e->rx_side = side;
+		stamp(&e->pt[IDD_REQ_RX], dev, ifindex);
+		if (bpf_map_update_elem(&echoes, &key, e, BPF_NOEXIST)) {
+			netseg_count(NETSEG_CNT_MAP_FULL);
+			return 0;
+		}
+		netseg_count(IDD_CNT_STARTED);
+		if (idd_verbose)
+			emit(IDD_REC_POINT, IDD_REQ_RX, e);
+		return 0;
+	}
+	if (!e) {
+		netseg_count(IDD_CNT_ORPHAN);
+		return 0;
+	}
+	/* requests leave and replies enter on the other side; replies leave
+	 * where the request came in */
+	if (request)
+		point = IDD_REQ_TX;
+	else
+		point = rx ? IDD_REP_RX : IDD_REP_TX;
+	if ((point == IDD_REP_TX) != (side == e->rx_side))
+		return 0;
+	if (e->pt[point].ts_ns)
+		return 0; /* first of a tracepoint family wins */
+	stamp(&e->pt[point], dev, ifindex);
+	if (idd_verbose)
+		emit(IDD_REC_POINT, point, e);
+	if (point == IDD_REP_TX) {
+		if (e->pt[IDD_REQ_TX].ts_ns && e->pt[IDD_REP_RX].ts_ns) {
+			emit(IDD_REC_ECHO, point, e);
+			netseg_count(IDD_CNT_COMPLETE);
+			bpf_map_delete_elem(&echoes, &key);
+		}
+	}
+	return 0;
+}
+
+/* ---- receive: the netif_receive_skb family, first wins ----------------- */
+#define IDD_RECV_PROGS(tp, btf_name, raw_name, tp_name, tp_struct)                          \
+	SEC("tp_btf/" #tp)                                                                    \
+	int BPF_PROG(btf_name, struct sk_buff *skb)                                           \
+	{                                                                                     \
+		return handle(skb, skb->dev, true, NETSEG_L3_AT_DATA, true);                  \
+	}                                                                                     \
+	SEC("raw_tp/" #tp)                                                                    \
+	int BPF_PROG(raw_name, struct sk_buff *skb)                                           \
+	{                                                                                     \
+		return handle(skb, BPF_CORE_READ(skb, dev), true, NETSEG_L3_AT_DATA, false);  \
+	}                                                                                     \
+	SEC("tracepoint/net/" #tp)                                                            \
+	int tp_name(struct tp_struct *args)                                                   \
+	{                                                                                     \
+		struct sk_buff *skb = (struct sk_buff *)args->skbaddr;                        \
+		return handle(skb, BPF_CORE_READ(skb, dev), true, NETSEG_L3_AT_DATA, false);  \
+	}
+
+IDD_RECV_PROGS(netif_receive_skb, idd_recv_btf, idd_recv_raw, idd_recv_tp,
+	       trace_event_raw_net_dev_template)
+IDD_RECV_PROGS(netif_receive_skb_entry, idd_rxe_btf, idd_rxe_raw, idd_rxe_tp,
+	       trace_event_raw_net_dev_rx_verbose_template)
+IDD_RECV_PROGS(netif_receive_skb_list_entry, idd_rxl_btf, idd_rxl_raw, idd_rxl_tp,
+	       trace_event_raw_net_dev_rx_verbose_template)
+
+/* ---- transmit ----------------------------------------------------------- */
+SEC("tp_btf/net_dev_xmit")
+int BPF_PROG(idd_xmit_btf, struct sk_buff *skb, int rc, struct net_device *dev)
+{
+	if (rc)
+		return 0;
+	return handle(skb, dev, false, NETSEG_L3_AT_NETHDR, true);
+}
+
+SEC("raw_tp/net_dev_xmit")
+int BPF_PROG(idd_xmit_raw, struct sk_buff *skb, int rc, struct net_device *dev)
+{
+	if (rc)
+		return 0;
+	return handle(skb, dev, false, NETSEG_L3_AT_NETHDR, false);
+}
+
+/* classic net_dev_xmit names no device and a veth has moved skb->dev to
+ * its peer by then: stamp just before the driver instead */
+SEC("tracepoint/net/net_dev_start_xmit")
+int idd_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
+{
+	struct sk_buff *skb = (struct sk_buff *)args->skbaddr;
+
+	return handle(skb, BPF_CORE_READ(skb, dev), false, NETSEG_L3_AT_NETHDR, false);
+}
+
+/* ---- drops: the kernel frees a packet of a tracked echo ---------------- */
+static __always_inline int handle_free(struct sk_buff *skb, void *location, __u32 reason)
+{
+	struct net_device *dev;
+	struct idd_echo *e;
+	struct idd_key key;
+	__u16 nh;
+	int request;
+
+	if (!skb)
+		return 0;
+	/* where the network header is depends on how far the packet got */
+	nh = BPF_CORE_READ(skb, network_header);
+	request = match_echo(skb, nh && nh != (__u16)~0U ? NETSEG_L3_AT_NETHDR : NETSEG_L3_AT_DATA,
+			     false, &key);
+	if (request < 0)
+		return 0;
+	e = bpf_map_lookup_elem(&echoes, &key);
+	if (!e)
+		return 0;
+	dev = BPF_CORE_READ(skb, dev);
+	if (!dev) {
+		/* without a device the free cannot be placed in a namespace */
+		netseg_count(IDD_CNT_FREED_NO_DEV);
+		return 0;
+	}
+	if (!netseg_netns_ok(dev))
+		return 0;
+	e->freed = 1;
+	e->freed_reason = reason;
+	e->freed_location = (__u64)location;
+	e->freed_ts_ns = bpf_ktime_get_ns();
+	e->freed_ifindex = BPF_CORE_READ(dev, ifindex);
+	e->freed_netns = netseg_dev_netns(dev);
+	e->freed_is_reply = !request;
+	e->freed_point = e->pt[IDD_REP_RX].ts_ns ? IDD_REP_RX :
+			 e->pt[IDD_REQ_TX].ts_ns ? IDD_REQ_TX : IDD_REQ_RX;
+	BPF_CORE_READ_STR_INTO(&e->freed_ifname, dev, name);
+	netseg_count(IDD_CNT_FREED);
+	emit(IDD_REC_FREED, e->freed_point, e);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(idd_drop_btf, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return handle_free(skb, location, reason);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(idd_drop_raw, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return handle_free(skb, location, reason);
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int idd_drop_tp(struct trace_event_raw_kfree_skb *args)
+{
+	__u32 reason = 0;
+
+	if (bpf_core_field_exists(args->reason))
+		reason = BPF_CORE_READ(args, reason);
+	return handle_free((struct sk_buff *)args->skbaddr, args->location, reason);
+}
+
+char LICENSE[] SEC("license") = "GPL";
