@@ -309,22 +309,6 @@ static int handle_echo(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* Echoes still waiting for a stamp when we stop. */
-static uint64_t echoes_in_flight(struct kernel_icmp_rtt_bpf *skel)
-{
-	int fd = bpf_map__fd(skel->maps.echoes);
-	struct rtt_key key, next;
-	uint64_t n = 0;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0 && n < 1000000) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
-}
-
 static void print_summary(struct tracer *t, struct kernel_icmp_rtt_bpf *skel, enum loop_end how)
 {
 	struct tracer_segment segs[] = {
@@ -333,7 +317,8 @@ static void print_summary(struct tracer *t, struct kernel_icmp_rtt_bpf *skel, en
 		{ "path2", "Total Path 2", &env.path2 },
 		{ "total", "Total RTT", &env.total },
 	};
-	uint64_t c[NETSEG_CNT_MAX], flight = echoes_in_flight(skel);
+	uint64_t c[NETSEG_CNT_MAX];
+	uint64_t flight = tracer_map_count(bpf_map__fd(skel->maps.echoes), sizeof(struct rtt_key));
 	uint64_t accounted, evicted;
 	struct out_rec *r = malloc(sizeof(*r));
 

@@ -330,7 +330,7 @@ int cmd_analyze(int argc, char **argv)
 	struct hot *hot = NULL;
 	struct stat st;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'o')
 			dir = optarg;
 		else if (c == 'j')
@@ -340,9 +340,7 @@ int cmd_analyze(int argc, char **argv)
 			json_decref(J);
 			return 0;
 		} else {
-			fputs(usage, stderr);
-			json_decref(J);
-			return IPT_EXIT_USAGE;
+			return ipt_getopt_error("analyze", c, argv);
 		}
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -100,7 +100,7 @@ int cmd_check_targets(int argc, char **argv)
 	int c, rc;
 	size_t nok = 0;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (target_mode_parse(optarg, &mode)) {
@@ -118,13 +118,11 @@ int cmd_check_targets(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		default:
-			fputs(usage, stderr);
-			return IPT_EXIT_USAGE;
+			return ipt_getopt_error("check-targets", c, argv);
 		}
 	}
 	if (optind != argc - 1) {
-		ipt_err("check-targets: exactly one INVENTORY argument is required");
-		fputs(usage, stderr);
+		ipt_err("check-targets: exactly one INVENTORY argument is required (see ippantime check-targets --help)");
 		return IPT_EXIT_USAGE;
 	}
 	if (inv_load(argv[optind], &inv, err, sizeof(err))) {

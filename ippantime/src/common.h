@@ -16,6 +16,8 @@
 enum { IPT_EXIT_OK = 0, IPT_EXIT_FAIL = 1, IPT_EXIT_USAGE = 2 };
 
 void ipt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line for getopt's '?' (unknown option) or ':' (missing value); returns exit code 2. */
+int ipt_getopt_error(const char *cmd, int c, char **argv);
 
 int64_t ipt_wall_ns(void);
 int64_t ipt_mono_ns(void);

@@ -53,7 +53,7 @@ int cmd_demo(int argc, char **argv)
 	FILE *simout, *f;
 	struct stat st;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': outdir = optarg; break;
 		case 'n':
@@ -73,7 +73,7 @@ int cmd_demo(int argc, char **argv)
 				return ipt_err("demo: bad --interval-ms '%s'", optarg), IPT_EXIT_USAGE;
 			break;
 		case 'h': fputs(usage, stdout); free(self); return 0;
-		default: fputs(usage, stderr); free(self); return IPT_EXIT_USAGE;
+		default: free(self); return ipt_getopt_error("demo", c, argv);
 		}
 	}
 	if (!self) {

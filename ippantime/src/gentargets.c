@@ -34,7 +34,7 @@ int cmd_gen_targets(int argc, char **argv)
 	char err[512], *js;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'm') {
 			if (target_mode_parse(optarg, &mode)) {
 				ipt_err("gen-targets: bad --mode '%s' (expected, explicit or auto)", optarg);
@@ -44,8 +44,7 @@ int cmd_gen_targets(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		} else {
-			fputs(usage, stderr);
-			return IPT_EXIT_USAGE;
+			return ipt_getopt_error("gen-targets", c, argv);
 		}
 	}
 	if (optind < argc)

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <curl/curl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ int main(int argc, char **argv)
 	};
 	int rc;
 
+	opterr = 0; /* our own one-line messages: ipt_getopt_error() */
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return IPT_EXIT_USAGE;

@@ -490,7 +490,7 @@ int cmd_probe(int argc, char **argv)
 	long lv;
 
 	p.fresh = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': tjson = optarg; break;
 		case 'F': tfile = optarg; break;
@@ -545,7 +545,7 @@ int cmd_probe(int argc, char **argv)
 			break;
 		case 'J': p.json = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return IPT_EXIT_USAGE;
+		default: return ipt_getopt_error("probe", c, argv);
 		}
 	}
 	if (optind < argc) {

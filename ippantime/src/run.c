@@ -206,7 +206,7 @@ int cmd_run(int argc, char **argv)
 	char err[512], stage[] = "/tmp/ippantime-stage.XXXXXX", *moddir, *self;
 	struct stat st;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': invpath = optarg; break;
 		case 'o': outdir = optarg; break;
@@ -215,7 +215,7 @@ int cmd_run(int argc, char **argv)
 		case 's': include_servers = 1; break;
 		case 'n': analyze = 0; break;
 		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return IPT_EXIT_USAGE;
+		default: return ipt_getopt_error("run", c, argv);
 		}
 	}
 	if (optind < argc) {

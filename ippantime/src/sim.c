@@ -576,7 +576,7 @@ int cmd_sim(int argc, char **argv)
 	int64_t end_ns = 0;
 	struct rlimit rl;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (ipt_parse_int_range(optarg, 1, 4096, &s.n)) {
@@ -616,7 +616,7 @@ int cmd_sim(int argc, char **argv)
 			break;
 		case 'r': ready_file = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return IPT_EXIT_USAGE;
+		default: return ipt_getopt_error("sim", c, argv);
 		}
 	}
 	if (optind < argc) {

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +17,16 @@ void ipt_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int ipt_getopt_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+	if (c == ':')
+		ipt_err("%s: option '%s' needs a value (see ippantime %s --help)", cmd, arg, cmd);
+	else
+		ipt_err("%s: unknown option '%s' (see ippantime %s --help)", cmd, arg, cmd);
+	return IPT_EXIT_USAGE;
 }
 
 int64_t ipt_wall_ns(void)

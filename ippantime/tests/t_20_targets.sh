@@ -130,5 +130,14 @@ cli_version_help_and_unknown_command() {
 		"$IPT" $c --help | grep -q 'example' || { echo "$c --help has no examples"; return 1; }
 	done
 	"$IPT" frobnicate 2>/dev/null; rc=$?
-	[ $rc -eq 2 ] || echo "unknown command exit $rc"
+	[ $rc -eq 2 ] || { echo "unknown command exit $rc"; return 1; }
+	local err
+	for c in gen-targets check-targets probe analyze run sim demo; do
+		err=$("$IPT" $c --frob 2>&1 >/dev/null); rc=$?
+		[ $rc -eq 2 ] && [ "$err" = "ippantime: $c: unknown option '--frob' (see ippantime $c --help)" ] \
+			|| { echo "$c --frob: rc=$rc '$err'"; return 1; }
+	done
+	err=$("$IPT" probe --samples 2>&1 >/dev/null); rc=$?
+	[ $rc -eq 2 ] && [ "$err" = "ippantime: probe: option '--samples' needs a value (see ippantime probe --help)" ] \
+		|| echo "probe --samples: rc=$rc '$err'"
 }

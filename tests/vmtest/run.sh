@@ -117,11 +117,12 @@ done
 # ---- the kernel package -----------------------------------------------------
 # newest 6.1 cloud image by name (6.1.0-N sorts numerically with sort -V);
 # the pattern must not match 6.12
+# prints "PACKAGE VERSION" (the candidate version apt would download)
 find_pkg() {
 	apt-cache search --names-only '^linux-image-6\.1\.[0-9]+-[0-9]+-cloud-amd64-unsigned$' 2>/dev/null |
 		awk '{print $1}' | sort -V | while read -r p; do
-		# only what apt could really download (a candidate version)
-		apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' && echo "$p"
+		v=$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: *//p')
+		case $v in '' | '(none)') ;; *) echo "$p $v" ;; esac
 	done | tail -n 1
 }
 
@@ -133,37 +134,42 @@ newest() {
 }
 
 fetch_kernel() {
-	local pkg deb
-	pkg=$(find_pkg)
+	local pkg ver deb failed_dl=
+	read -r pkg ver <<<"$(find_pkg)"
 	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
 		note "no 6.1 cloud kernel in apt's lists; running apt-get update"
 		apt-get update -qq >"$TMP/apt.log" 2>&1 || note "apt-get update failed: $(tail -n 1 "$TMP/apt.log")"
-		pkg=$(find_pkg)
+		read -r pkg ver <<<"$(find_pkg)"
 	fi
 	if [ -n "$pkg" ]; then
-		deb=$(newest "$CACHE/${pkg}"_*.deb)
-		if [ -z "$deb" ]; then
+		# the file apt-get download names it (an epoch's ':' becomes %3a)
+		deb=$CACHE/${pkg}_${ver//:/%3a}_amd64.deb
+		if [ ! -f "$deb" ]; then
 			mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ] ||
 				{ echo "SKIPROOT"; return; }
 			note "downloading $pkg into $CACHE"
 			mkdir -p "$TMP/dl"
 			# root downloads without the _apt sandbox user: $TMP is ours alone
-			if ! (cd "$TMP/dl" && apt-get -o APT::Sandbox::User=root download "$pkg") >"$TMP/apt.log" 2>&1; then
-				echo "ERR apt-get download $pkg failed: $(tail -n 1 "$TMP/apt.log")"
+			(cd "$TMP/dl" && apt-get -o APT::Sandbox::User=root download "$pkg") >"$TMP/apt.log" 2>&1
+			deb=$(newest "$TMP/dl/${pkg}"_*.deb)
+			if [ -n "$deb" ] && mv "$deb" "$CACHE/"; then
+				echo "OK $CACHE/$(basename "$deb")"
 				return
 			fi
-			deb=$(newest "$TMP/dl/${pkg}"_*.deb)
-			[ -n "$deb" ] || { echo "ERR apt-get download $pkg left no .deb"; return; }
-			mv "$deb" "$CACHE/" && deb=$CACHE/$(basename "$deb")
+			note "apt-get download $pkg failed: $(tail -n 1 "$TMP/apt.log")"
+			failed_dl="apt-get download $pkg failed ($(tail -n 1 "$TMP/apt.log"))"
+		else
+			echo "OK $deb"
+			return
 		fi
-		echo "OK $deb"
-		return
 	fi
 	# offline: whatever 6.1 cloud kernel the cache already holds
 	deb=$(newest "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb)
 	if [ -n "$deb" ]; then
-		note "apt knows no 6.1 cloud kernel; using the cached $(basename "$deb")"
+		note "using the cached $(basename "$deb")"
 		echo "OK $deb"
+	elif [ -n "$failed_dl" ]; then
+		echo "ERR $failed_dl and none cached in $CACHE"
 	else
 		echo "ERR no linux-image-6.1.*-cloud-amd64-unsigned package in apt's lists (Debian 12 main or security) and none cached in $CACHE"
 	fi
@@ -239,7 +245,6 @@ prepare_kernel() {
 
 mkdir -p "$CACHE" 2>/dev/null
 # one run at a time fetches and extracts (flock when util-linux has it)
-exec 9>>"$TMP/lock"
 if [ -w "$CACHE" ] && command -v flock >/dev/null; then
 	exec 9>>"$CACHE/.lock"
 	flock -w 300 9 || setup_fail "another vmtest run holds $CACHE/.lock for 300 s"
@@ -260,8 +265,10 @@ SKIPROOT)
 *) setup_fail "kernel package: ${got#ERR }" ;;
 esac
 KDIR=$(prepare_kernel "$DEB") || setup_fail "cannot extract the kernel from $DEB"
-flock -u 9 2>/dev/null
+exec 9>&- # releases the lock
 KREL=$(cat "$KDIR/release")
+# results are named after the kernel: vm6.1/... (another VMTEST_DEB: its own)
+P=vm$(echo "$KREL" | cut -d. -f1-2)
 
 # ---- static netseg binaries -------------------------------------------------
 # the tracers the Makefile builds (its TRACERS line), netseg, and the vmtest

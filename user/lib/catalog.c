@@ -98,14 +98,16 @@ static const struct tier_stage idd_stages[] = {
 	    { TP, "net/netif_receive_skb", "idd_recv_tp" },
 	    { TP, "net/netif_receive_skb_entry", "idd_rxe_tp" },
 	    { TP, "net/netif_receive_skb_list_entry", "idd_rxl_tp" } } },
-	{ "xmit", "request or reply sent on an interface", false,
-	  { TP3(net, net_dev_xmit, "idd_xmit") } },
+	/* classic tracepoints: net_dev_start_xmit, see icmp_drop_detector.bpf.c */
+	{ "xmit", "request or reply sent on an interface (classic tier: handed to the driver)", false,
+	  { { BTF, "net_dev_xmit", "idd_xmit_btf" }, { RAW, "net_dev_xmit", "idd_xmit_raw" },
+	    { TP, "net/net_dev_start_xmit", "idd_xmit_tp" } } },
 	{ "drop", "the kernel frees a packet of the flow with a drop reason", true,
 	  { TP3(skb, kfree_skb, "idd_drop") } },
 };
 
 const struct tier_tool catalog_icmp_drop_detector = {
-	"icmp_drop_detector", true, idd_stages, sizeof(idd_stages) / sizeof(idd_stages[0]),
+	"icmp_drop_detector", false, idd_stages, sizeof(idd_stages) / sizeof(idd_stages[0]),
 };
 
 /* ---- tun_tx_to_kvm_irq (segments E, L) ----------------------------------- */

@@ -287,3 +287,19 @@ void tracer_summary_emit(struct tracer *t, struct out_rec *r, const struct trace
 	}
 	out_flush();
 }
+
+uint64_t tracer_map_count(int map_fd, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	uint64_t n = 0;
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (bpf_map_get_next_key(map_fd, prev, next) == 0 && n < 10000000) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}

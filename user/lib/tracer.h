@@ -73,5 +73,7 @@ void tracer_summary_emit(struct tracer *t, struct out_rec *r, const struct trace
 /* The tiers per stage as a JSON object, for ready and summary records. */
 int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len);
 uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns);
+/* Entries in a hash map (items still in flight), walked key by key. */
+uint64_t tracer_map_count(int map_fd, size_t key_size);
 
 #endif /* NETSEG_TRACER_H */

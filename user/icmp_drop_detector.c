@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * icmp_drop_detector: on a hypervisor host, the four points of every ICMP
+ * echo crossing it (request in, request out, reply in, reply out), the
+ * latency between them, and drops: where (inside this host on the request
+ * or the reply path, or outside) and, beyond the original tool, why (the
+ * kernel's drop reason and the function that freed the packet).
+ */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "icmp_drop_detector.h"
+#include "icmp_drop_detector.skel.h"
+#include "lib/catalog.h"
+#include "lib/cli.h"
+#include "lib/ksyms.h"
+#include "lib/tracer.h"
+
+enum drop_class {
+	DROP_REQ_INSIDE = 0,   /* request received here, never sent on */
+	DROP_OUTSIDE,          /* request sent on, no reply came back */
+	DROP_REP_INSIDE,       /* reply received here, never sent on */
+	N_DROP_CLASSES,
+};
+
+static const char *const class_keys[N_DROP_CLASSES] = {
+	"request_dropped_inside", "lost_outside", "reply_dropped_inside",
+};
+static const char *const class_text[N_DROP_CLASSES] = {
+	"request dropped inside this host", "lost outside (network or peer)",
+	"reply dropped inside this host",
+};
+
+#define MAX_REASONS 512
+
+static struct env {
+	uint32_t src_ip, dst_ip;
+	const char *a_names, *b_names;   /* A: rx or vm side; B: tx or phy side */
+	bool fixed;                      /* --rx-iface/--tx-iface given */
+	bool vm_phy;                     /* --vm-interface/--phy-interface given */
+	struct netseg_ifset a, b;
+	char a_ifnames[NETSEG_MAX_IFS][16], b_ifnames[NETSEG_MAX_IFS][16];
+	uint64_t timeout_ms;
+	struct stats req_internal, external, rep_internal, total;
+	uint64_t drops[N_DROP_CLASSES];
+	uint64_t drops_with_reason[N_DROP_CLASSES];
+	uint64_t reason_count[MAX_REASONS];
+	uint64_t complete, oriented[2];
+	char *reason_names[MAX_REASONS];
+	bool reasons_loaded;
+	struct ksyms *ksyms;
+	bool ksyms_tried;
+} env = {
+	.timeout_ms = 1000,
+};
+
+const char *argp_program_version = "icmp_drop_detector " NETSEG_VERSION;
+const char *argp_program_bug_address = "netseg issue tracker";
+static const char doc[] =
+	"Per ICMP echo crossing this host: four points (request in, request out, reply in,\n"
+	"reply out), the latency between them, and drops with where and why.\n"
+	"\n"
+	"  ReqInternal = request out - request in     External = reply in - request out\n"
+	"  RepInternal = reply out - reply in         Total    = reply out - request in\n"
+	"\n"
+	"With --vm-interface and --phy-interface the side a request arrives on is its\n"
+	"receive side (the VM's tap on the sender's host, the NIC on the receiver's), so the\n"
+	"same command line works on both hosts. An echo still incomplete after\n"
+	"--timeout-ms is a drop classified by the points it reached; a kernel free of one\n"
+	"of its packets (skb:kfree_skb) is reported at once with the drop reason, the\n"
+	"function that freed it, the interface and the namespace.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  icmp_drop_detector --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --phy-interface phy0 --vm-interface vnet0\n"
+	"  icmp_drop_detector --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --rx-iface vnet0 --tx-iface bond0s1,bond0s2\n"
+	"  icmp_drop_detector --vm-interface vnet0 --phy-interface phy0 --timeout-ms 200 -j\n"
+	"  icmp_drop_detector --vm-interface vnet0 --phy-interface phy0 --verbose   # every point as it happens";
+
+enum {
+	OPT_SRC = 0x2000,
+	OPT_DST,
+	OPT_RX,
+	OPT_TX,
+	OPT_VM,
+	OPT_PHY,
+	OPT_TIMEOUT,
+};
+
+static const struct argp_option opts[] = {
+	{ "src-ip", OPT_SRC, "ADDR", 0, "the pinging side (the request's source)", 0 },
+	{ "dst-ip", OPT_DST, "ADDR", 0, "the pinged side (the request's destination)", 0 },
+	{ "rx-iface", OPT_RX, "IFS", 0, "where requests enter this host (comma list)", 0 },
+	{ "tx-iface", OPT_TX, "IFS", 0, "where requests leave this host (comma list)", 0 },
+	{ "vm-interface", OPT_VM, "IFS", 0, "the VM's tap(s); orientation follows the packets", 0 },
+	{ "phy-interface", OPT_PHY, "IFS", 0, "the physical NIC(s); orientation follows the packets", 0 },
+	{ "timeout-ms", OPT_TIMEOUT, "MS", 0, "an echo incomplete this long is a drop (default 1000)", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char err[256];
+
+	(void)state;
+	switch (key) {
+	case OPT_SRC:
+		if (cli_parse_ipv4("--src-ip", arg, &env.src_ip, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		break;
+	case OPT_DST:
+		if (cli_parse_ipv4("--dst-ip", arg, &env.dst_ip, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		break;
+	case OPT_RX:
+		env.a_names = arg;
+		env.fixed = true;
+		break;
+	case OPT_TX:
+		env.b_names = arg;
+		env.fixed = true;
+		break;
+	case OPT_VM:
+		env.a_names = arg;
+		env.vm_phy = true;
+		break;
+	case OPT_PHY:
+		env.b_names = arg;
+		env.vm_phy = true;
+		break;
+	case OPT_TIMEOUT:
+		if (cli_parse_u64("--timeout-ms", arg, 1, 3600000, &env.timeout_ms, err, sizeof(err)))
+			cli_usage_error("%s", err);
+		break;
+	case ARGP_KEY_ARG:
+		cli_usage_error("unexpected argument '%s' (see --help)", arg);
+	case ARGP_KEY_END:
+		if (env.fixed && env.vm_phy)
+			cli_usage_error("give either --rx-iface/--tx-iface or --vm-interface/--phy-interface, not both");
+		if (!env.a_names || !env.b_names)
+			cli_usage_error(env.vm_phy ? "both --vm-interface and --phy-interface are needed"
+						   : "both --rx-iface and --tx-iface (or --vm-interface and --phy-interface) are needed");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const char *a_flag(void)
+{
+	return env.fixed ? "--rx-iface" : "--vm-interface";
+}
+
+static const char *b_flag(void)
+{
+	return env.fixed ? "--tx-iface" : "--phy-interface";
+}
+
+static int resolve_ifaces(void *arg)
+{
+	char *err = arg;
+
+	if (cli_parse_ifnames(a_flag(), env.a_names, &env.a, env.a_ifnames, err, 256) ||
+	    cli_parse_ifnames(b_flag(), env.b_names, &env.b, env.b_ifnames, err, 256))
+		return -1;
+	for (unsigned i = 0; i < env.a.n; i++)
+		for (unsigned j = 0; j < env.b.n; j++)
+			if (env.a.ifindex[i] == env.b.ifindex[j]) {
+				snprintf(err, 256, "interface '%s' is on both sides (%s and %s)",
+					 env.a_ifnames[i], a_flag(), b_flag());
+				return -1;
+			}
+	return 0;
+}
+
+/* ---- drop reasons and sites ----------------------------------------- */
+
+/* Names from the running kernel's enum skb_drop_reason: values differ
+ * between kernels, so never from a table of our own. */
+static void load_reason_names(void)
+{
+	struct btf *btf;
+	const struct btf_type *t;
+	int id;
+
+	env.reasons_loaded = true;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return;
+	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	if (id > 0 && (t = btf__type_by_id(btf, id))) {
+		const struct btf_enum *e = btf_enum(t);
+
+		for (int i = 0; i < btf_vlen(t); i++) {
+			const char *name = btf__name_by_offset(btf, e[i].name_off);
+
+			if (e[i].val >= 0 && e[i].val < MAX_REASONS && name) {
+				if (!strncmp(name, "SKB_DROP_REASON_", 16))
+					name += 16;
+				env.reason_names[e[i].val] = strdup(name);
+			}
+		}
+	}
+	btf__free(btf);
+}
+
+static const char *reason_name(unsigned reason, char *buf, size_t len)
+{
+	if (!env.reasons_loaded)
+		load_reason_names();
+	if (reason < MAX_REASONS && env.reason_names[reason])
+		return env.reason_names[reason];
+	snprintf(buf, len, "%u", reason);
+	return buf;
+}
+
+static const char *site_name(uint64_t addr, char *buf, size_t len)
+{
+	if (!env.ksyms_tried) {
+		env.ksyms_tried = true;
+		env.ksyms = ksyms_load();
+	}
+	return ksyms_format(env.ksyms, addr, buf, len);
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static const char *const point_keys[IDD_N_POINTS] = { "req_rx", "req_tx", "rep_rx", "rep_tx" };
+static const char *const point_text[IDD_N_POINTS] = { "ReqRX", "ReqTX", "RepRX", "RepTX" };
+
+static void add_header(struct tracer *t, struct out_rec *r, const struct idd_echo *e,
+		       uint64_t ts_ns)
+{
+	out_wall(r, "wall_ns", NULL, tracer_wall(t, ts_ns),
+		 t->opts->timestamp ? OUT_TEXT_BARE : OUT_TEXT_HIDE);
+	out_ip4(r, "src", NULL, e->key.src, OUT_TEXT_BARE);
+	out_str(r, "arrow", NULL, "->", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_ip4(r, "dst", NULL, e->key.dst, OUT_TEXT_BARE);
+	out_u64(r, "id", NULL, e->key.id, 0);
+	out_u64(r, "seq", NULL, e->key.seq, 0);
+}
+
+static void add_points_json(struct tracer *t, struct out_rec *r, const struct idd_echo *e)
+{
+	char buf[1024];
+	size_t off = 0;
+
+	off += snprintf(buf, sizeof(buf), "{");
+	for (int i = 0, first = 1; i < IDD_N_POINTS; i++) {
+		const struct idd_point_stamp *p = &e->pt[i];
+
+		if (!p->ts_ns)
+			continue;
+		off += snprintf(buf + off, sizeof(buf) - off,
+				"%s\"%s\":{\"ts_ns\":%llu,\"wall_ns\":%llu,\"ifname\":\"%.16s\",\"ifindex\":%u,\"cpu\":%u}",
+				first ? "" : ",", point_keys[i], (unsigned long long)p->ts_ns,
+				(unsigned long long)tracer_wall(t, p->ts_ns), p->ifname, p->ifindex,
+				p->cpu);
+		first = 0;
+		if (off >= sizeof(buf))
+			break;
+	}
+	if (off < sizeof(buf))
+		snprintf(buf + off, sizeof(buf) - off, "}");
+	out_json(r, "points", buf, NULL, OUT_TEXT_HIDE);
+}
+
+static void emit_echo(struct tracer *t, const struct idd_echo *e)
+{
+	const struct idd_point_stamp *p = e->pt;
+	uint64_t req = p[IDD_REQ_TX].ts_ns - p[IDD_REQ_RX].ts_ns;
+	uint64_t ext = p[IDD_REP_RX].ts_ns - p[IDD_REQ_TX].ts_ns;
+	uint64_t rep = p[IDD_REP_TX].ts_ns - p[IDD_REP_RX].ts_ns;
+	uint64_t total = p[IDD_REP_TX].ts_ns - p[IDD_REQ_RX].ts_ns;
+	struct out_rec *r = malloc(sizeof(*r));
+
+	env.complete++;
+	env.oriented[e->rx_side & 1]++;
+	stats_add(&env.req_internal, req);
+	stats_add(&env.external, ext);
+	stats_add(&env.rep_internal, rep);
+	stats_add(&env.total, total);
+	if (!r)
+		return;
+	out_begin(r, "echo");
+	add_header(t, r, e, p[IDD_REQ_RX].ts_ns);
+	out_str(r, "rx_if", NULL, p[IDD_REQ_RX].ifname, 0);
+	out_str(r, "tx_if", NULL, p[IDD_REQ_TX].ifname, 0);
+	out_str(r, "latency_label", NULL, "Latency(us):", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_f64(r, "req_internal_us", "ReqInternal", req / 1e3, OUT_JSON_HIDE);
+	out_f64(r, "external_us", "External", ext / 1e3, OUT_JSON_HIDE);
+	out_f64(r, "rep_internal_us", "RepInternal", rep / 1e3, OUT_JSON_HIDE);
+	out_f64(r, "total_us", "Total", total / 1e3, OUT_JSON_HIDE);
+	out_u64(r, "req_internal_ns", NULL, req, OUT_TEXT_HIDE);
+	out_u64(r, "external_ns", NULL, ext, OUT_TEXT_HIDE);
+	out_u64(r, "rep_internal_ns", NULL, rep, OUT_TEXT_HIDE);
+	out_u64(r, "total_ns", NULL, total, OUT_TEXT_HIDE);
+	add_points_json(t, r, e);
+	out_emit(r);
+	free(r);
+}
+
+/* A drop: detected by the kernel freeing a packet of the echo (at once),
+ * or by the echo staying incomplete past --timeout-ms. */
+static void emit_drop(struct tracer *t, const struct idd_echo *e, bool by_free)
+{
+	const struct idd_point_stamp *p = e->pt;
+	enum drop_class cls;
+	char rbuf[32], sbuf[192];
+	struct out_rec *r = malloc(sizeof(*r));
+
+	if (by_free)
+		cls = e->freed_is_reply ? DROP_REP_INSIDE : DROP_REQ_INSIDE;
+	else if (!p[IDD_REQ_TX].ts_ns)
+		cls = DROP_REQ_INSIDE;
+	else if (!p[IDD_REP_RX].ts_ns)
+		cls = DROP_OUTSIDE;
+	else
+		cls = DROP_REP_INSIDE;
+	/* a free seen earlier already reported this echo's drop */
+	if (!by_free && e->freed)
+		goto out;
+	env.drops[cls]++;
+	if (e->freed) {
+		env.drops_with_reason[cls]++;
+		if (e->freed_reason < MAX_REASONS)
+			env.reason_count[e->freed_reason]++;
+	}
+	if (!r)
+		return;
+	out_begin(r, "drop");
+	out_str(r, "banner", NULL, "DROP", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	add_header(t, r, e, by_free ? e->freed_ts_ns : p[IDD_REQ_RX].ts_ns);
+	out_str(r, "class", NULL, class_keys[cls], OUT_TEXT_HIDE);
+	out_str(r, "where", NULL, class_text[cls], OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_str(r, "detected_by", "detected-by", by_free ? "kfree_skb" : "timeout", 0);
+	out_str(r, "last_point", "last-point",
+		point_text[by_free ? e->freed_point
+				   : p[IDD_REP_RX].ts_ns ? IDD_REP_RX
+				   : p[IDD_REQ_TX].ts_ns ? IDD_REQ_TX : IDD_REQ_RX], 0);
+	if (e->freed) {
+		out_str(r, "reason", NULL, reason_name(e->freed_reason, rbuf, sizeof(rbuf)),
+			OUT_TEXT_NEWLINE);
+		out_u64(r, "reason_code", NULL, e->freed_reason, OUT_TEXT_HIDE);
+		out_str(r, "site", NULL, site_name(e->freed_location, sbuf, sizeof(sbuf)), 0);
+		out_str(r, "ifname", "dev", e->freed_ifname, 0);
+		out_u64(r, "netns", NULL, e->freed_netns, 0);
+	} else {
+		out_str(r, "reason", NULL, "unknown (no kernel free of this echo in this namespace)",
+			OUT_TEXT_NEWLINE);
+	}
+	add_points_json(t, r, e);
+	out_emit(r);
+out:
+	free(r);
+}
+
+static void emit_point(struct tracer *t, const struct idd_echo *e, unsigned point)
+{
+	struct out_rec r;
+
+	if (point >= IDD_N_POINTS)
+		return;
+	out_begin(&r, "point");
+	out_str(&r, "banner", NULL, "POINT", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	add_header(t, &r, e, e->pt[point].ts_ns);
+	out_str(&r, "point", NULL, point_text[point], OUT_TEXT_BARE);
+	out_str(&r, "ifname", NULL, e->pt[point].ifname, OUT_TEXT_BARE);
+	out_u64(&r, "ts_ns", NULL, e->pt[point].ts_ns, OUT_TEXT_HIDE);
+	out_u64(&r, "cpu", NULL, e->pt[point].cpu, 0);
+	out_emit(&r);
+}
+
+struct ctx {
+	struct tracer *t;
+	struct icmp_drop_detector_bpf *skel;
+};
+
+static int handle_event(void *arg, void *data, size_t size)
+{
+	struct ctx *c = arg;
+	const struct idd_event *ev = data;
+
+	if (size < sizeof(*ev))
+		return 0;
+	c->t->records++;
+	switch (ev->kind) {
+	case IDD_REC_ECHO:
+		emit_echo(c->t, &ev->echo);
+		break;
+	case IDD_REC_FREED:
+		emit_drop(c->t, &ev->echo, true);
+		break;
+	case IDD_REC_POINT:
+		emit_point(c->t, &ev->echo, ev->point);
+		break;
+	}
+	return 0;
+}
+
+/* Echoes older than --timeout-ms are drops. */
+static uint64_t expire(struct ctx *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.echoes);
+	uint64_t now = clock_mono_ns(), limit = env.timeout_ms * 1000000ull, n = 0;
+	struct idd_key key, next, *prev = NULL;
+	struct idd_key doomed[1024];
+	int n_doomed = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct idd_echo e;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &e))
+			continue;
+		if (now - e.pt[IDD_REQ_RX].ts_ns < limit)
+			continue;
+		emit_drop(c->t, &e, false);
+		n++;
+		if (n_doomed < (int)(sizeof(doomed) / sizeof(doomed[0])))
+			doomed[n_doomed++] = key;
+	}
+	/* deleting while iterating would restart the walk */
+	for (int i = 0; i < n_doomed; i++)
+		bpf_map_delete_elem(fd, &doomed[i]);
+	return n;
+}
+
+static int tick(void *arg)
+{
+	expire(arg);
+	return 0;
+}
+
+static void print_summary(struct ctx *c, enum loop_end how)
+{
+	struct tracer_segment segs[] = {
+		{ "req_internal", "ReqInternal", &env.req_internal },
+		{ "external", "External", &env.external },
+		{ "rep_internal", "RepInternal", &env.rep_internal },
+		{ "total", "Total", &env.total },
+	};
+	uint64_t cnt[NETSEG_CNT_MAX], drops = 0;
+	char reasons[4096], rbuf[32];
+	size_t off = 0;
+	struct out_rec *r = malloc(sizeof(*r));
+
+	if (!r)
+		return;
+	tracer_counters(c->t, cnt, NULL, 0);
+	for (int i = 0; i < N_DROP_CLASSES; i++)
+		drops += env.drops[i];
+	out_begin(r, "summary");
+	out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
+	out_u64(r, "flows", NULL, cnt[IDD_CNT_STARTED], 0);
+	out_u64(r, "complete", NULL, env.complete, 0);
+	out_u64(r, "drops", NULL, drops, 0);
+	for (int i = 0; i < N_DROP_CLASSES; i++)
+		out_u64(r, class_keys[i], NULL, env.drops[i], 0);
+	off += snprintf(reasons, sizeof(reasons), "{");
+	for (int i = 0, first = 1; i < MAX_REASONS && off < sizeof(reasons); i++) {
+		if (!env.reason_count[i])
+			continue;
+		off += snprintf(reasons + off, sizeof(reasons) - off, "%s\"%s\":%llu", first ? "" : ",",
+				reason_name(i, rbuf, sizeof(rbuf)), (unsigned long long)env.reason_count[i]);
+		first = 0;
+	}
+	if (off < sizeof(reasons))
+		snprintf(reasons + off, sizeof(reasons) - off, "}");
+	out_json(r, "drop_reasons", reasons, reasons, 0);
+	out_u64(r, "in_flight", "in-flight",
+		tracer_map_count(bpf_map__fd(c->skel->maps.echoes), sizeof(struct idd_key)), 0);
+	out_u64(r, "kfree_without_device", "kfree-no-dev", cnt[IDD_CNT_FREED_NO_DEV], 0);
+	out_u64(r, "orphan_points", "orphan-points", cnt[IDD_CNT_ORPHAN], 0);
+	out_u64(r, "rx_on_vm_side", NULL, env.oriented[IDD_SIDE_A], env.vm_phy ? 0 : OUT_TEXT_HIDE);
+	out_u64(r, "rx_on_phy_side", NULL, env.oriented[IDD_SIDE_B], env.vm_phy ? 0 : OUT_TEXT_HIDE);
+	tracer_summary_emit(c->t, r, segs, 4, how);
+	free(r);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp_child children[] = { { &cli_common_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { opts, parse_arg, NULL, doc, children, NULL, NULL };
+	struct icmp_drop_detector_bpf *skel = NULL;
+	struct cli_common *common = cli_common_get();
+	struct ring_buffer *rb = NULL;
+	struct out_rec *ready = NULL;
+	struct netseg_netns ns;
+	struct tracer t;
+	struct ctx c;
+	enum loop_end how;
+	char err[256];
+	int rc;
+
+	cli_set_tool("icmp_drop_detector");
+	cli_common_init(common);
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return CLI_EXIT_USAGE;
+	out_setup(stdout, common->json);
+	if (netns_resolve(common->netns, &ns, err, sizeof(err))) {
+		fprintf(stderr, "icmp_drop_detector: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (netns_run_in(&ns, resolve_ifaces, err)) {
+		fprintf(stderr, "icmp_drop_detector: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	rc = tracer_begin(&t, "icmp_drop_detector", common, &catalog_icmp_drop_detector);
+	if (rc)
+		return rc;
+	stats_init(&env.req_internal, 0);
+	stats_init(&env.external, 0);
+	stats_init(&env.rep_internal, 0);
+	stats_init(&env.total, 0);
+
+	rc = 1;
+	skel = icmp_drop_detector_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "icmp_drop_detector: opening the BPF object failed\n");
+		goto cleanup;
+	}
+	skel->rodata->netseg_netns_ino = t.ns.ino;
+	skel->rodata->idd_src = env.src_ip;
+	skel->rodata->idd_dst = env.dst_ip;
+	memcpy((void *)&skel->rodata->idd_set_a, &env.a, sizeof(env.a));
+	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
+	skel->rodata->idd_fixed_orientation = env.fixed;
+	skel->rodata->idd_verbose = common->verbose;
+	if (tracer_apply_plan(&t, skel->obj))
+		goto cleanup;
+	if (icmp_drop_detector_bpf__load(skel)) {
+		fprintf(stderr, "icmp_drop_detector: loading BPF programs failed (run with -v for the verifier log)\n");
+		goto cleanup;
+	}
+	c.t = &t;
+	c.skel = skel;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, &c, NULL);
+	if (!rb) {
+		fprintf(stderr, "icmp_drop_detector: creating the ring buffer failed\n");
+		goto cleanup;
+	}
+	if (tracer_attach(&t, skel->obj))
+		goto cleanup;
+	if (!tier_plan_stage_available(&t.plan, "drop"))
+		fprintf(stderr, "icmp_drop_detector: no kfree_skb hook on this kernel: drops are found by timeout only, without a reason\n");
+
+	ready = malloc(sizeof(*ready));
+	if (!ready)
+		goto cleanup;
+	tracer_ready_begin(&t, ready);
+	if (env.src_ip)
+		out_ip4(ready, "src_ip", NULL, env.src_ip, 0);
+	if (env.dst_ip)
+		out_ip4(ready, "dst_ip", NULL, env.dst_ip, 0);
+	if (env.fixed) {
+		out_str(ready, "orientation", NULL, "fixed", 0);
+		out_str(ready, "rx_iface", NULL, env.a_names, 0);
+		out_str(ready, "tx_iface", NULL, env.b_names, 0);
+	} else {
+		/* which side receives requests is decided per echo, by the packets */
+		out_str(ready, "orientation", NULL, "by-packets", 0);
+		out_str(ready, "vm_interface", NULL, env.a_names, 0);
+		out_str(ready, "phy_interface", NULL, env.b_names, 0);
+	}
+	out_u64(ready, "timeout_ms", NULL, env.timeout_ms, 0);
+	if (tracer_ready_emit(&t, ready))
+		goto cleanup;
+
+	how = tracer_loop(&t, rb, tick, &c, 100);
+	/* what is still incomplete at the end was not given its timeout: drop
+	 * only those older than it, and count the rest as in flight */
+	expire(&c);
+	print_summary(&c, how);
+	rc = how == LOOP_END_ERROR;
+
+cleanup:
+	free(ready);
+	tracer_end(&t);
+	ring_buffer__free(rb);
+	icmp_drop_detector_bpf__destroy(skel);
+	ksyms_free(env.ksyms);
+	for (int i = 0; i < MAX_REASONS; i++)
+		free(env.reason_names[i]);
+	stats_free(&env.req_internal);
+	stats_free(&env.external);
+	stats_free(&env.rep_internal);
+	stats_free(&env.total);
+	return rc;
+}
