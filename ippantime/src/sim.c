@@ -88,11 +88,20 @@ struct sim {
 	struct simnode *nodes;
 	long n, base_port;
 	char *field, *status_path;
+	int64_t start_mono;
+};
+
+/* One event loop per thread; node i belongs to thread i % threads, with its listening socket,
+ * its connections and its clock state, so threads share nothing they write. */
+struct simthr {
+	struct simnode *nodes;
+	long n, base_port;
+	const char *field, *status_path;
+	int64_t start_mono, end_ns;
 	int ep;
 	struct conn **conns;
-	int nconns_cap;
-	int maxfd;
-	int64_t start_mono;
+	int nconns_cap, maxfd;
+	pthread_t th;
 };
 
 static volatile sig_atomic_t sim_stop;
@@ -262,7 +271,7 @@ static int load_config(struct sim *s, const char *path, int nodes_given, int por
 	return 0;
 }
 
-static int64_t clock_value(struct sim *s, struct simnode *nd)
+static int64_t clock_value(struct simthr *s, struct simnode *nd)
 {
 	int64_t wall_us = ipt_wall_ns() / 1000;
 	int64_t el_us = (ipt_mono_ns() - s->start_mono) / 1000;
@@ -274,12 +283,12 @@ static int64_t clock_value(struct sim *s, struct simnode *nd)
 	return v;
 }
 
-static struct conn *conn_get(struct sim *s, int fd)
+static struct conn *conn_get(struct simthr *s, int fd)
 {
 	return fd >= 0 && fd < s->nconns_cap ? s->conns[fd] : NULL;
 }
 
-static void conn_close(struct sim *s, struct conn *c)
+static void conn_close(struct simthr *s, struct conn *c)
 {
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -288,7 +297,7 @@ static void conn_close(struct sim *s, struct conn *c)
 	free(c);
 }
 
-static void set_events(struct sim *s, struct conn *c, uint32_t ev)
+static void set_events(struct simthr *s, struct conn *c, uint32_t ev)
 {
 	struct epoll_event e = {.events = ev, .data.fd = c->fd};
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
@@ -296,7 +305,7 @@ static void set_events(struct sim *s, struct conn *c, uint32_t ev)
 
 enum { K_STATUS, K_TIME, K_STATUS2, K_NOTFOUND };
 
-static void respond(struct sim *s, struct conn *c, int code, const char *ctype, const char *body,
+static void respond(struct simthr *s, struct conn *c, int code, const char *ctype, const char *body,
 		    size_t blen, const char *extra)
 {
 	const char *reason = code == 200 ? "OK" : code == 302 ? "Found" : code == 404 ? "Not Found"
@@ -312,7 +321,7 @@ static void respond(struct sim *s, struct conn *c, int code, const char *ctype, 
 	(void)s;
 }
 
-static void answer(struct sim *s, struct conn *c)
+static void answer(struct simthr *s, struct conn *c)
 {
 	struct simnode *nd = &s->nodes[c->node];
 	char body[512], extra[256];
@@ -409,7 +418,7 @@ static void answer(struct sim *s, struct conn *c)
 }
 
 /* A full request head is in c->in: decide what to do with it. */
-static void on_request(struct sim *s, struct conn *c, size_t head_len)
+static void on_request(struct simthr *s, struct conn *c, size_t head_len)
 {
 	struct simnode *nd = &s->nodes[c->node];
 	char path[1024] = "", ver[16] = "";
@@ -468,7 +477,7 @@ static void on_request(struct sim *s, struct conn *c, size_t head_len)
 	answer(s, c);
 }
 
-static void on_readable(struct sim *s, struct conn *c)
+static void on_readable(struct simthr *s, struct conn *c)
 {
 	for (;;) {
 		ssize_t r;
@@ -496,7 +505,7 @@ static void on_readable(struct sim *s, struct conn *c)
 	}
 }
 
-static void on_writable(struct sim *s, struct conn *c)
+static void on_writable(struct simthr *s, struct conn *c)
 {
 	while (c->outoff < c->out.len) {
 		ssize_t w = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
@@ -526,7 +535,7 @@ static void on_writable(struct sim *s, struct conn *c)
 		on_request(s, c, (size_t)(strstr(c->in, "\r\n\r\n") + 4 - c->in));
 }
 
-static void on_timer(struct sim *s, struct conn *c)
+static void on_timer(struct simthr *s, struct conn *c)
 {
 	if (c->st == C_WAIT) {
 		answer(s, c);
@@ -557,6 +566,76 @@ static int listen_on(long port)
 		return -1;
 	}
 	return fd;
+}
+
+static void *sim_loop(void *arg)
+{
+	struct simthr *t = arg;
+	int64_t end_ns = t->end_ns;
+	while (!sim_stop) {
+		struct epoll_event ev[256];
+		int64_t now = ipt_mono_ns(), next = now + 200000000LL;
+		int n, tmo;
+		if (end_ns && now >= end_ns)
+			break;
+		for (int fd = 0; fd <= t->maxfd; fd++) {
+			struct conn *cc = t->conns[fd];
+			if (!cc || (cc->st != C_WAIT && cc->st != C_SLOW))
+				continue;
+			if (cc->wake_ns <= now)
+				on_timer(t, cc);
+			else if (cc->wake_ns < next)
+				next = cc->wake_ns;
+		}
+		if (end_ns && end_ns < next)
+			next = end_ns;
+		now = ipt_mono_ns();
+		tmo = next > now ? (int)((next - now + 999999) / 1000000) : 0;
+		n = epoll_wait(t->ep, ev, 256, tmo);
+		for (int k = 0; k < n; k++) {
+			int tag = ev[k].data.fd;
+			if (tag < 0) {
+				int node = -tag - 1;
+				for (;;) {
+					int cfd = accept4(t->nodes[node].lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					struct conn *nc;
+					struct epoll_event e = {.events = EPOLLIN};
+					int one = 1;
+					if (cfd < 0)
+						break;
+					if (cfd >= t->nconns_cap) {
+						close(cfd);
+						continue;
+					}
+					setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					nc = xcalloc(1, sizeof(*nc));
+					nc->fd = cfd;
+					nc->node = node;
+					nc->st = C_READ;
+					t->conns[cfd] = nc;
+					if (cfd > t->maxfd)
+						t->maxfd = cfd;
+					e.data.fd = cfd;
+					epoll_ctl(t->ep, EPOLL_CTL_ADD, cfd, &e);
+				}
+				continue;
+			}
+			{
+				struct conn *cc = conn_get(t, tag);
+				if (!cc)
+					continue;
+				if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					on_readable(t, cc);
+				cc = conn_get(t, tag);
+				if (cc && (ev[k].events & EPOLLOUT) && cc->st == C_WRITE)
+					on_writable(t, cc);
+			}
+		}
+	}
+	for (int fd = 0; fd <= t->maxfd; fd++)
+		if (t->conns[fd])
+			conn_close(t, t->conns[fd]);
+	return NULL;
 }
 
 int cmd_sim(int argc, char **argv)
@@ -697,73 +776,21 @@ int cmd_sim(int argc, char **argv)
 	signal(SIGTERM, sim_on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	while (!sim_stop) {
-		struct epoll_event ev[256];
-		int64_t now = ipt_mono_ns(), next = now + 200000000LL;
-		int n, tmo;
-		if (end_ns && now >= end_ns)
+	for (int k = 0; k < nthreads; k++) {
+		if (k > 0 && pthread_create(&thr[k].th, NULL, sim_loop, &thr[k]) != 0) {
+			ipt_err("sim: cannot start thread %d", k);
+			sim_stop = 1;
+			nthreads = k;
 			break;
-		for (int fd = 0; fd <= s.maxfd; fd++) {
-			struct conn *cc = s.conns[fd];
-			if (!cc || (cc->st != C_WAIT && cc->st != C_SLOW))
-				continue;
-			if (cc->wake_ns <= now)
-				on_timer(&s, cc);
-			else if (cc->wake_ns < next)
-				next = cc->wake_ns;
-		}
-		if (end_ns && end_ns < next)
-			next = end_ns;
-		now = ipt_mono_ns();
-		tmo = next > now ? (int)((next - now + 999999) / 1000000) : 0;
-		n = epoll_wait(s.ep, ev, 256, tmo);
-		for (int k = 0; k < n; k++) {
-			int tag = ev[k].data.fd;
-			if (tag < 0) {
-				int node = -tag - 1;
-				for (;;) {
-					int cfd = accept4(s.nodes[node].lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-					struct conn *nc;
-					struct epoll_event e = {.events = EPOLLIN};
-					int one = 1;
-					if (cfd < 0)
-						break;
-					if (cfd >= s.nconns_cap) {
-						close(cfd);
-						continue;
-					}
-					setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-					nc = xcalloc(1, sizeof(*nc));
-					nc->fd = cfd;
-					nc->node = node;
-					nc->st = C_READ;
-					s.conns[cfd] = nc;
-					if (cfd > s.maxfd)
-						s.maxfd = cfd;
-					e.data.fd = cfd;
-					epoll_ctl(s.ep, EPOLL_CTL_ADD, cfd, &e);
-				}
-				continue;
-			}
-			{
-				struct conn *cc = conn_get(&s, tag);
-				if (!cc)
-					continue;
-				if (ev[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-					on_readable(&s, cc);
-				cc = conn_get(&s, tag);
-				if (cc && (ev[k].events & EPOLLOUT) && cc->st == C_WRITE)
-					on_writable(&s, cc);
-			}
 		}
 	}
-	for (int fd = 0; fd < s.nconns_cap; fd++)
-		if (s.conns[fd])
-			conn_close(&s, s.conns[fd]);
+	sim_loop(&thr[0]);
+	sim_stop = 1;
+	for (int k = 1; k < nthreads; k++)
+		pthread_join(thr[k].th, NULL);
 	for (long i = 0; i < s.n; i++)
 		if (s.nodes[i].lfd >= 0)
 			close(s.nodes[i].lfd);
-	close(s.ep);
 out:
 	free(s.conns);
 	free(s.nodes);

@@ -1,7 +1,7 @@
 # gen-targets, inventory errors (file:line, exit 2), check-targets output and exit codes.
 TESTS+=(gen_targets_global_index_ports_pretty_json gen_targets_explicit_targets_replace_layout
 	inventory_bad_input_one_line_errors_with_file_line check_targets_output_and_exit_0_1_2_exact
-	cli_version_help_and_unknown_command)
+	check_targets_run_concurrently cli_version_help_and_unknown_command)
 
 gen_targets_global_index_ports_pretty_json() {
 	local d; d=$(mktmp)
@@ -140,4 +140,21 @@ cli_version_help_and_unknown_command() {
 	err=$("$IPT" probe --samples 2>&1 >/dev/null); rc=$?
 	[ $rc -eq 2 ] && [ "$err" = "ippantime: probe: option '--samples' needs a value (see ippantime probe --help)" ] \
 		|| echo "probe --samples: rc=$rc '$err'"
+}
+
+check_targets_run_concurrently() {
+	local d rc t0 t1; d=$(mktmp)
+	printf 'all fault=timeout\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 6 --config "$d/sim.conf" || return 1
+	cat >"$d/inv.yaml" <<Y
+servers:
+  - {host: 127.0.0.1, node_index_range: [0, 5]}
+http: {base_port: $SIM_BASE, timeout_sec: 1}
+Y
+	t0=$(date +%s%N)
+	"$IPT" check-targets "$d/inv.yaml" >"$d/out" 2>&1; rc=$?
+	t1=$(date +%s%N)
+	[ $rc -eq 1 ] && [ "$(grep -c '\[unreachable\]' "$d/out")" -eq 6 ] || { echo "rc=$rc $(cat "$d/out")"; return 1; }
+	# six 1 s timeouts one after another would take 6 s; at once about 1 s
+	[ $(( (t1 - t0) / 1000000 )) -lt 4500 ] || echo "took $(( (t1 - t0) / 1000000 )) ms: not concurrent"
 }

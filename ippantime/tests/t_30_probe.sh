@@ -231,7 +231,11 @@ Y
 	"$IPT" probe --inventory "$d/inv.yaml" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
 	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 12 ] || { echo "inventory samples not used"; return 1; }
 	"$IPT" probe --inventory "$d/inv.yaml" --samples 2 --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
-	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 6 ] || echo "--samples did not win"
+	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 6 ] || { echo "--samples did not win"; return 1; }
+	# --targets-file with --inventory: the file's targets, the inventory's settings
+	targets_json $SIM_BASE 1 >"$d/t.json"
+	"$IPT" probe --inventory "$d/inv.yaml" --targets-file "$d/t.json" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
+	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 4 ] || echo "--targets-file: $(tail -n +2 "$d/p.csv" | wc -l) rows"
 }
 
 probe_progress_line_only_on_terminal() {

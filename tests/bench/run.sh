@@ -20,7 +20,27 @@ if ! is_root; then
 	echo "bench: needs root" >&2
 	exit 1
 fi
-t_netns_pair a b $A $B || exit 1
+# a -- h (a bridging host, like a hypervisor between its VM and the wire) -- b
+setup() {
+	local h side
+	h=$(ns h)
+	ip netns add "$h" && T_NETNS+=("$h") || return 1
+	for side in a b; do
+		ip netns add "$(ns $side)" && T_NETNS+=("$(ns $side)") || return 1
+		ip link add eth0 netns "$(ns $side)" type veth peer name "h-$side" netns "$h" || return 1
+		ip -n "$(ns $side)" link set lo up && ip -n "$(ns $side)" link set eth0 up || return 1
+	done
+	ip -n "$(ns a)" addr add $A/24 dev eth0 && ip -n "$(ns b)" addr add $B/24 dev eth0 || return 1
+	ip -n "$h" link add br0 type bridge && ip -n "$h" link set br0 up || return 1
+	for side in a b; do
+		ip -n "$h" link set "h-$side" master br0 && ip -n "$h" link set "h-$side" up || return 1
+	done
+	for _ in $(seq 100); do
+		[ "$(bridge -n "$h" link | grep -c 'state forwarding')" -eq 2 ] && return 0
+		sleep 0.05
+	done
+}
+setup || exit 1
 t_bg "$T_TMP/sink.out" ip netns exec "$(ns b)" "$FLOODER" sink 9999
 sink_pid=$T_LAST_PID
 
@@ -28,15 +48,16 @@ median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else prin
 udp_rate() { ip netns exec "$(ns a)" "$FLOODER" send $B 9999 "$UDP"; }
 ping_flood() { ip netns exec "$(ns a)" ping -n -q -f -c "$FLOOD" $B >/dev/null 2>&1; }
 
-# bench_tracer TOOL PROG_PREFIX RECORD_TYPE RECORDS_PER_ECHO ARGS...: the tool as a user runs it
+# bench_tracer WHERE TOOL PROG_PREFIX RECORD_TYPE RECORDS_PER_ECHO ARGS...:
+# the tool as a user runs it, in namespace WHERE (a: the pinger, h: the host)
 bench_tracer() {
-	local tool=$1 prefix=$2 rtype=$3 per_echo=$4 bin=$NETSEG_BIN/$1 i pid
-	shift 4
+	local where=$1 tool=$2 prefix=$3 rtype=$4 per_echo=$5 bin=$NETSEG_BIN/$2 i pid
+	shift 5
 	rm -f "$T_TMP"/p1 "$T_TMP"/p2 "$T_TMP"/p3
 	for i in $(seq "$RUNS"); do
 		rm -f "$T_TMP/ready"
 		start=$(date +%s%N)
-		t_bg "$T_TMP/p1.out" ip netns exec "$(ns a)" "$bin" "$@" --ready-file "$T_TMP/ready"
+		t_bg "$T_TMP/p1.out" ip netns exec "$(ns "$where")" "$bin" "$@" --ready-file "$T_TMP/ready"
 		pid=$T_LAST_PID
 		t_wait_file "$T_TMP/ready" 10
 		echo $((($(jq -r .wall_ns "$T_TMP/ready") - start) / 1000)) >>"$T_TMP/p1"
@@ -44,7 +65,7 @@ bench_tracer() {
 		awk '/VmHWM/ {print $2}' "$T_TMP/p1.out" >/dev/null
 	done
 	# P2 from a run that traced a flood (the ring buffer's pages are touched)
-	t_bg "$T_TMP/p5.json" ip netns exec "$(ns a)" "$bin" -j "$@" --ready-file "$T_TMP/p5.ready"
+	t_bg "$T_TMP/p5.json" ip netns exec "$(ns "$where")" "$bin" -j "$@" --ready-file "$T_TMP/p5.ready"
 	pid=$T_LAST_PID
 	t_wait_file "$T_TMP/p5.ready" 10
 	ping_flood
@@ -59,7 +80,7 @@ bench_tracer() {
 	sysctl -q -w kernel.bpf_stats_enabled=1
 	for i in $(seq "${BENCH_ALTERNATIONS:-5}"); do
 		off+=("$(udp_rate)")
-		t_bg "$T_TMP/p4.out" ip netns exec "$(ns a)" "$bin" "$@" --ready-file "$T_TMP/p4.ready"
+		t_bg "$T_TMP/p4.out" ip netns exec "$(ns "$where")" "$bin" "$@" --ready-file "$T_TMP/p4.ready"
 		pid=$T_LAST_PID
 		t_wait_file "$T_TMP/p4.ready" 10
 		on+=("$(udp_rate)")
@@ -76,7 +97,7 @@ bench_tracer() {
 	p1=$(median <"$T_TMP/p1" | cut -d. -f1)
 	p3=$(awk '{t[$1]+=$2; c[$1]+=$3} END {for (n in t) if (c[n]) printf "%s=%.0f ", n, t[n]/c[n]}' "$T_TMP/p3")
 
-	echo "== $tool $* =="
+	echo "== $tool $* (in namespace $where) =="
 	printf '  %-36s %s\n' "P1 exec -> ready (median of $RUNS)" "$((p1 / 1000)).$(printf '%03d' $((p1 % 1000))) ms"
 	printf '  %-36s %s\n' "P2 peak RSS after a traced flood" "$hwm KiB"
 	printf '  %-36s %s\n' "P3 ns per program run" "$p3"
@@ -85,6 +106,7 @@ bench_tracer() {
 }
 
 echo "netseg benchmark, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
-bench_tracer pktwatch pw_ pkt 2
-bench_tracer kernel_icmp_rtt rtt_ echo 1 --src-ip $A --dst-ip $B
+bench_tracer a pktwatch pw_ pkt 2
+bench_tracer a kernel_icmp_rtt rtt_ echo 1 --src-ip $A --dst-ip $B
+bench_tracer h icmp_drop_detector idd_ echo 1 --src-ip $A --dst-ip $B --vm-interface h-a --phy-interface h-b
 t_stop $sink_pid TERM
