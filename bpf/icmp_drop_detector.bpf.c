@@ -237,6 +237,10 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 
 	if (!skb)
 		return 0;
+	/* every free of the machine passes here: other namespaces leave first */
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev && !netseg_netns_ok(dev))
+		return 0;
 	/* where the network header is depends on how far the packet got */
 	nh = BPF_CORE_READ(skb, network_header);
 	request = match_echo(skb, nh && nh != (__u16)~0U ? NETSEG_L3_AT_NETHDR : NETSEG_L3_AT_DATA,
@@ -246,14 +250,11 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 	e = bpf_map_lookup_elem(&echoes, &key);
 	if (!e)
 		return 0;
-	dev = BPF_CORE_READ(skb, dev);
 	if (!dev) {
 		/* without a device the free cannot be placed in a namespace */
 		netseg_count(IDD_CNT_FREED_NO_DEV);
 		return 0;
 	}
-	if (!netseg_netns_ok(dev))
-		return 0;
 	e->freed = 1;
 	e->freed_reason = reason;
 	e->freed_location = (__u64)location;
