@@ -127,7 +127,7 @@ $(OUTPUT)/vmtest/%: tests/vmtest/%.c $(LIB_OBJS) $(wildcard tests/vmtest/*.h) | 
 vmtest-progs: $(VMTEST_BINS)
 
 deps:
-	$(Q)tools/deps.sh $(if $(HAVE_IPPANTIME),ippantime/deps.txt)
+	$(Q)tools/deps.sh $(if $(HAVE_IPPANTIME),ippantime/deps.txt) tests/vmtest/deps.txt
 
 # `make test` installs what is missing (as root), builds, then runs every test.
 test: deps
