@@ -6,6 +6,7 @@ NETSEG_BIN=${NETSEG_BIN:-${OUTPUT:-$PWD/.output}/bin}
 T_PREFIX="nst$$"
 T_PIDS=()
 T_NETNS=()
+T_LABS=()
 T_TMP=$(mktemp -d /tmp/netseg-test.XXXXXX)
 
 pass() { echo "PASS $1"; }
@@ -20,7 +21,10 @@ check() {
 }
 
 t_cleanup() {
-	local pid ns
+	local pid ns lab
+	for lab in "${T_LABS[@]}"; do
+		"$NETSEG_BIN/netseg" lab down --prefix "$lab" >/dev/null 2>&1
+	done
 	for pid in "${T_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -87,4 +91,40 @@ t_stop() {
 	for p in "${T_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
 	T_PIDS=("${keep[@]}")
 	return $rc
+}
+
+# t_bridge_host A_ADDR B_ADDR: namespaces a and b (eth0 each) joined through
+# a host namespace h that bridges h-a and h-b in br0, like a hypervisor
+# between its VM and the wire. Returns once both ports forward.
+t_bridge_host() {
+	local h side
+	h=$(ns h)
+	ip netns add "$h" && T_NETNS+=("$h") || return 1
+	for side in a b; do
+		ip netns add "$(ns $side)" && T_NETNS+=("$(ns $side)") || return 1
+		ip link add eth0 netns "$(ns $side)" type veth peer name "h-$side" netns "$h" || return 1
+		ip -n "$(ns $side)" link set lo up && ip -n "$(ns $side)" link set eth0 up || return 1
+	done
+	ip -n "$(ns a)" addr add "$1/24" dev eth0 && ip -n "$(ns b)" addr add "$2/24" dev eth0 || return 1
+	ip -n "$h" link add br0 type bridge && ip -n "$h" link set br0 up || return 1
+	for side in a b; do
+		ip -n "$h" link set "h-$side" master br0 && ip -n "$h" link set "h-$side" up || return 1
+	done
+	# a new port forwards once the kernel processed its carrier change
+	for _ in $(seq 100); do
+		[ "$(bridge -n "$h" link | grep -c 'state forwarding')" -eq 2 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# t_lab_up PREFIX ARGS...: netseg lab up (with --no-kvm where /dev/kvm is not
+# usable), taken down again by t_cleanup; the environment file it printed
+# is in $T_TMP/PREFIX.env, its errors in $T_TMP/PREFIX.uperr
+t_lab_up() {
+	local p=$1 kvm=()
+	shift
+	[ -w /dev/kvm ] || kvm=(--no-kvm)
+	T_LABS+=("$p")
+	"$NETSEG_BIN/netseg" lab up --prefix "$p" "${kvm[@]}" "$@" >"$T_TMP/$p.env" 2>"$T_TMP/$p.uperr"
 }

@@ -102,6 +102,7 @@ static int run_capture(const char *const *argv, char *out, size_t outlen)
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -116,41 +117,19 @@ static int run_capture(const char *const *argv, char *out, size_t outlen)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* Run a command (argv, no shell) and wait; its stderr goes to ours only
- * when it fails, so a healthy `up` is quiet. */
+/* Run a command (argv, no shell) and wait; what it printed reaches our
+ * stderr only when it fails, so a healthy `up` is quiet. */
 static int run(const char *const *argv)
 {
-	char errbuf[2048];
-	int pipefd[2], status;
-	ssize_t n, got = 0;
-	pid_t pid;
+	char out[2048];
 
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		dup2(pipefd[1], 2);
-		dup2(pipefd[1], 1);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while ((n = read(pipefd[0], errbuf + got, sizeof(errbuf) - 1 - got)) > 0)
-		got += n;
-	close(pipefd[0]);
-	errbuf[got] = 0;
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (run_capture(argv, out, sizeof(out)) == 0)
 		return 0;
 	fprintf(stderr, "netseg lab:");
 	for (int i = 0; argv[i]; i++)
 		fprintf(stderr, " %s", argv[i]);
-	fprintf(stderr, ": %s", got ? errbuf : "failed\n");
-	if (got && errbuf[got - 1] != '\n')
+	fprintf(stderr, ": %s", out[0] ? out : "failed\n");
+	if (out[0] && out[strlen(out) - 1] != '\n')
 		fputc('\n', stderr);
 	return -1;
 }

@@ -32,57 +32,30 @@
 #include <unistd.h>
 #include "lab_tap.h"
 #include "lib/clock.h"
+#include "lib/netns.h"
 #include "lib/output.h"
 
 /* ---- namespaces and taps ----------------------------------------------- */
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 int lab_netns_resolve(const char *opt, const char *spec, struct lab_netns *out, char *err,
 		      size_t errlen)
 {
-	struct stat st;
-	int fd;
+	struct netseg_netns ns;
 
 	memset(out, 0, sizeof(*out));
 	if (!spec || !*spec) {
 		snprintf(err, errlen, "missing %s (a namespace path or an `ip netns` name)", opt);
 		return LAB_EXIT_USAGE;
 	}
-	snprintf(out->spec, sizeof(out->spec), "%s", spec);
-	if (!strcmp(spec, "current"))
-		snprintf(out->path, sizeof(out->path), "/proc/self/ns/net");
-	else if (all_digits(spec))
-		snprintf(out->path, sizeof(out->path), "/proc/%s/ns/net", spec);
-	else if (strchr(spec, '/'))
-		snprintf(out->path, sizeof(out->path), "%s", spec);
-	else
-		snprintf(out->path, sizeof(out->path), "/run/netns/%s", spec);
-	if (stat(out->path, &st)) {
-		snprintf(err, errlen, "invalid %s '%s': %s: %s", opt, spec, out->path,
-			 strerror(errno));
+	/* "all" means every namespace to a tracer; a tap lives in exactly one */
+	if (!strcmp(spec, "all") || netns_resolve_opt(opt, spec, &ns, err, errlen)) {
+		if (!strcmp(spec, "all"))
+			snprintf(err, errlen, "invalid %s 'all': name one namespace", opt);
 		return LAB_EXIT_USAGE;
 	}
-	out->ino = st.st_ino;
-	fd = open(out->path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		int type = ioctl(fd, NS_GET_NSTYPE);
-
-		close(fd);
-		if (type != CLONE_NEWNET) {
-			snprintf(err, errlen, "invalid %s '%s': %s is not a network namespace", opt,
-				 spec, out->path);
-			return LAB_EXIT_USAGE;
-		}
-	}
+	snprintf(out->spec, sizeof(out->spec), "%s", spec);
+	snprintf(out->path, sizeof(out->path), "%s", ns.path);
+	out->ino = ns.ino;
 	return 0;
 }
 

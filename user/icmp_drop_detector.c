@@ -535,20 +535,9 @@ int main(int argc, char **argv)
 	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
 	skel->rodata->idd_fixed_orientation = env.fixed;
 	skel->rodata->idd_verbose = common->verbose;
-	if (tracer_apply_plan(&t, skel->obj))
-		goto cleanup;
-	if (icmp_drop_detector_bpf__load(skel)) {
-		fprintf(stderr, "icmp_drop_detector: loading BPF programs failed (run with -v for the verifier log)\n");
-		goto cleanup;
-	}
 	c.t = &t;
 	c.skel = skel;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, &c, NULL);
-	if (!rb) {
-		fprintf(stderr, "icmp_drop_detector: creating the ring buffer failed\n");
-		goto cleanup;
-	}
-	if (tracer_attach(&t, skel->obj))
+	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
 		goto cleanup;
 	if (!tier_plan_stage_available(&t.plan, "drop"))
 		fprintf(stderr, "icmp_drop_detector: no kfree_skb hook on this kernel: drops are found by timeout only, without a reason\n");

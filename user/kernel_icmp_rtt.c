@@ -403,23 +403,12 @@ int main(int argc, char **argv)
 		env.direction == RTT_DIR_RX && !tier_plan_stage_available(&t.plan, "icmp_rcv");
 	if (!env.stacks)
 		bpf_map__set_max_entries(skel->maps.stacks, 1);
-	if (tracer_apply_plan(&t, skel->obj))
-		goto cleanup;
-	if (kernel_icmp_rtt_bpf__load(skel)) {
-		fprintf(stderr, "kernel_icmp_rtt: loading BPF programs failed (run with -v for the verifier log)\n");
-		goto cleanup;
-	}
-	if (env.stacks && !(env.ksyms = ksyms_load()))
-		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");
 	cb_ctx[0] = &t;
 	cb_ctx[1] = skel;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_echo, cb_ctx, NULL);
-	if (!rb) {
-		fprintf(stderr, "kernel_icmp_rtt: creating the ring buffer failed\n");
+	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_echo, cb_ctx, &rb))
 		goto cleanup;
-	}
-	if (tracer_attach(&t, skel->obj))
-		goto cleanup;
+	if (env.stacks && !(env.ksyms = ksyms_load()))
+		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");
 
 	ready = malloc(sizeof(*ready));
 	if (!ready)

@@ -221,18 +221,7 @@ int main(int argc, char **argv)
 	memcpy((void *)&skel->rodata->pw_ifs, &env.ifs, sizeof(env.ifs));
 	skel->rodata->pw_port_lo = env.port_lo;
 	skel->rodata->pw_port_hi = env.port_hi;
-	if (tracer_apply_plan(&t, skel->obj))
-		goto cleanup;
-	if (pktwatch_bpf__load(skel)) {
-		fprintf(stderr, "pktwatch: loading BPF programs failed (run with -v for the verifier log)\n");
-		goto cleanup;
-	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, &t, NULL);
-	if (!rb) {
-		fprintf(stderr, "pktwatch: creating the ring buffer failed\n");
-		goto cleanup;
-	}
-	if (tracer_attach(&t, skel->obj))
+	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &t, &rb))
 		goto cleanup;
 
 	tracer_ready_begin(&t, &ready);

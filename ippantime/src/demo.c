@@ -28,7 +28,7 @@ static const char usage[] =
 static const char *const demo_conf[] = {
 	"node 1 offset_us=25000          # clock drift: tune chrony",
 	"node 2 jitter_us=8000           # network congestion or node overload",
-	"node 3 step_at_ms=1000 step_us=-30000   # time-service bug: goes backwards",
+	"node 3 step_at_req=40 step_us=-30000    # time-service bug: goes back after 40 replies",
 	"node 4 fault=time_only offset_us=3000   # serves the clock at /time only",
 	"node 5 fault=timeout fault_every=10     # every 10th request times out",
 	"node 6 fault=down               # never answers: no valid samples",

@@ -3,6 +3,7 @@
  * exactly the truth a probe should recover. */
 #include "cmds.h"
 #include "common.h"
+#include "simconf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -12,6 +13,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,19 +26,21 @@
 static const char usage[] =
 	"usage: ippantime sim [--nodes N] [--base-port P] [--config FILE] [--field F]\n"
 	"                     [--status-path P] [--duration S] [--seed N] [--ready-file F]\n"
+	"                     [--threads T]\n"
 	"\n"
 	"Serve N simulated nodes on 127.0.0.1:P..P+N-1 (default 40 from 8080). Node i answers\n"
 	"GET <status-path> with {\"<field>\": <clock_us>, ...} and GET /time with\n"
 	"{\"time_us\": N, \"timestamp\": N}. Each node's clock and faults come from the config.\n"
 	"Prints one line per node (its url and truth), then 'ready'. Stops on SIGINT/SIGTERM or\n"
-	"after --duration seconds.\n"
+	"after --duration seconds. --threads T serves the nodes from T event loops (default 2).\n"
 	"\n"
 	"config file (one directive per line, '#' comments):\n"
 	"  nodes 40 | base_port 8080 | field ippan_time_us | status_path /status\n"
 	"  all  KEY=VALUE ...       defaults for every node (put before node lines)\n"
 	"  node I KEY=VALUE ...     node I (0-based)\n"
 	"keys: offset_us=N  drift_ppm=X  jitter_us=N (uniform +-N)  step_at_ms=T step_us=N (the\n"
-	"  clock jumps by N at T ms after start; negative = backwards)  delay_ms=N (service delay)\n"
+	"  clock jumps by N at T ms after start; negative = backwards)  step_at_req=R (instead:\n"
+	"  after the node's R-th reply)  delay_ms=N (service delay)\n"
 	"  fault=F  fault_every=N (fault only every Nth status request; default 1 = always)\n"
 	"faults: none timeout close down http500 nonjson missing time_only string badstring\n"
 	"  negstring float negative bool null array huge slow redirect_same redirect_other\n"
@@ -45,28 +49,6 @@ static const char usage[] =
 	"  ippantime sim --nodes 4 --base-port 18080\n"
 	"  printf 'node 1 offset_us=25000\\nnode 2 fault=timeout\\n' > sim.conf\n"
 	"  ippantime sim --config sim.conf --nodes 4 --base-port 18080 --duration 60\n";
-
-enum fault {
-	F_NONE, F_TIMEOUT, F_CLOSE, F_DOWN, F_HTTP500, F_NONJSON, F_MISSING, F_TIME_ONLY, F_STRING,
-	F_BADSTRING, F_NEGSTRING, F_FLOAT, F_NEGATIVE, F_BOOL, F_NULL, F_ARRAY, F_HUGE, F_SLOW,
-	F_REDIR_SAME, F_REDIR_OTHER, F__COUNT
-};
-static const char *const fault_names[F__COUNT] = {
-	"none", "timeout", "close", "down", "http500", "nonjson", "missing", "time_only", "string",
-	"badstring", "negstring", "float", "negative", "bool", "null", "array", "huge", "slow",
-	"redirect_same", "redirect_other",
-};
-
-struct simnode {
-	int64_t offset_us, jitter_us, step_at_ms, step_us, delay_ms;
-	double drift_ppm;
-	enum fault fault;
-	long fault_every;
-	long requests;
-	int has_step;
-	int lfd;
-	uint64_t rng;
-};
 
 enum cstate { C_READ, C_WAIT, C_WRITE, C_HOLD, C_SLOW };
 
@@ -84,12 +66,6 @@ struct conn {
 	size_t slow_left;
 };
 
-struct sim {
-	struct simnode *nodes;
-	long n, base_port;
-	char *field, *status_path;
-	int64_t start_mono;
-};
 
 /* One event loop per thread; node i belongs to thread i % threads, with its listening socket,
  * its connections and its clock state, so threads share nothing they write. */
@@ -120,157 +96,6 @@ static uint64_t rng_next(uint64_t *s)
 	return *s = x;
 }
 
-static int set_key(struct simnode *nd, const char *kv, char *err, size_t errlen)
-{
-	const char *eq = strchr(kv, '=');
-	char key[32];
-	const char *v;
-	int64_t iv;
-	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
-		snprintf(err, errlen, "expected KEY=VALUE, got '%s'", kv);
-		return -1;
-	}
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = 0;
-	v = eq + 1;
-	if (!strcmp(key, "fault")) {
-		for (int f = 0; f < F__COUNT; f++)
-			if (!strcmp(v, fault_names[f])) {
-				nd->fault = (enum fault)f;
-				return 0;
-			}
-		snprintf(err, errlen, "unknown fault '%s'", v);
-		return -1;
-	}
-	if (!strcmp(key, "drift_ppm")) {
-		if (ipt_parse_double(v, &nd->drift_ppm)) {
-			snprintf(err, errlen, "bad drift_ppm '%s'", v);
-			return -1;
-		}
-		return 0;
-	}
-	if (ipt_parse_i64(v, &iv)) {
-		snprintf(err, errlen, "bad integer for %s: '%s'", key, v);
-		return -1;
-	}
-	if (!strcmp(key, "offset_us"))
-		nd->offset_us = iv;
-	else if (!strcmp(key, "jitter_us") && iv >= 0)
-		nd->jitter_us = iv;
-	else if (!strcmp(key, "step_at_ms") && iv >= 0)
-		nd->step_at_ms = iv, nd->has_step = 1;
-	else if (!strcmp(key, "step_us"))
-		nd->step_us = iv, nd->has_step = 1;
-	else if (!strcmp(key, "delay_ms") && iv >= 0)
-		nd->delay_ms = iv;
-	else if (!strcmp(key, "fault_every") && iv >= 1)
-		nd->fault_every = (long)iv;
-	else {
-		snprintf(err, errlen, "unknown key or bad value '%s'", kv);
-		return -1;
-	}
-	return 0;
-}
-
-/* Two passes: globals (nodes/base_port/...) first so node lines can be range-checked. */
-static int load_config(struct sim *s, const char *path, int nodes_given, int port_given)
-{
-	size_t len;
-	char *buf = ipt_read_file(path, &len), *line, *save = NULL;
-	char err[256];
-	int lineno = 0;
-	struct simnode all = {.fault_every = 1};
-
-	if (!buf) {
-		ipt_err("sim: cannot read --config '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		char *copy = xstrdup(buf);
-		lineno = 0;
-		for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			char *tok[64], *sv2 = NULL, *t, *hash = strchr(line, '#');
-			int nt = 0;
-			lineno++;
-			if (hash)
-				*hash = 0;
-			for (t = strtok_r(line, " \t\r", &sv2); t && nt < 64; t = strtok_r(NULL, " \t\r", &sv2))
-				tok[nt++] = t;
-			if (!nt)
-				continue;
-			if (pass == 0) {
-				long v;
-				if (!strcmp(tok[0], "nodes") && nt == 2) {
-					if (ipt_parse_int_range(tok[1], 1, 4096, &v))
-						goto bad_value;
-					if (!nodes_given)
-						s->n = v;
-				} else if (!strcmp(tok[0], "base_port") && nt == 2) {
-					if (ipt_parse_int_range(tok[1], 1, 65535, &v))
-						goto bad_value;
-					if (!port_given)
-						s->base_port = v;
-				} else if (!strcmp(tok[0], "field") && nt == 2) {
-					free(s->field);
-					s->field = xstrdup(tok[1]);
-				} else if (!strcmp(tok[0], "status_path") && nt == 2 && tok[1][0] == '/') {
-					free(s->status_path);
-					s->status_path = xstrdup(tok[1]);
-				} else if (strcmp(tok[0], "all") && strcmp(tok[0], "node")) {
-					ipt_err("sim: %s:%d: unknown directive '%s'", path, lineno, tok[0]);
-					free(copy);
-					free(buf);
-					return -1;
-				}
-				continue;
-			}
-			if (!strcmp(tok[0], "all")) {
-				for (int i = 1; i < nt; i++)
-					if (set_key(&all, tok[i], err, sizeof(err)))
-						goto bad_key;
-				for (long i = 0; i < s->n; i++) {
-					uint64_t rng = s->nodes[i].rng;
-					s->nodes[i] = all;
-					s->nodes[i].rng = rng;
-				}
-			} else if (!strcmp(tok[0], "node")) {
-				long idx;
-				if (nt < 2 || ipt_parse_int_range(tok[1], 0, s->n - 1, &idx)) {
-					ipt_err("sim: %s:%d: node index '%s' not in 0..%ld", path, lineno,
-						nt > 1 ? tok[1] : "", s->n - 1);
-					free(copy);
-					free(buf);
-					return -1;
-				}
-				for (int i = 2; i < nt; i++)
-					if (set_key(&s->nodes[idx], tok[i], err, sizeof(err)))
-						goto bad_key;
-			}
-			continue;
-		bad_key:
-			ipt_err("sim: %s:%d: %s", path, lineno, err);
-			free(copy);
-			free(buf);
-			return -1;
-		bad_value:
-			ipt_err("sim: %s:%d: bad value '%s' for %s", path, lineno, tok[1], tok[0]);
-			free(copy);
-			free(buf);
-			return -1;
-		}
-		free(copy);
-		if (pass == 0) {
-			s->nodes = xcalloc((size_t)s->n, sizeof(*s->nodes));
-			for (long i = 0; i < s->n; i++)
-				s->nodes[i].fault_every = 1;
-		}
-		for (long i = 0; pass == 0 && i < s->n; i++)
-			s->nodes[i].rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ULL;
-	}
-	free(buf);
-	return 0;
-}
-
 static int64_t clock_value(struct simthr *s, struct simnode *nd)
 {
 	int64_t wall_us = ipt_wall_ns() / 1000;
@@ -278,7 +103,10 @@ static int64_t clock_value(struct simthr *s, struct simnode *nd)
 	int64_t v = wall_us + nd->offset_us + (int64_t)((double)el_us * nd->drift_ppm / 1e6);
 	if (nd->jitter_us > 0)
 		v += (int64_t)(rng_next(&nd->rng) % (uint64_t)(2 * nd->jitter_us + 1)) - nd->jitter_us;
-	if (nd->has_step && el_us >= nd->step_at_ms * 1000)
+	nd->served++;
+	/* step_at_req makes the step independent of when the probe starts: tests rely on it */
+	if ((nd->step_mode == 1 && el_us >= nd->step_at_ms * 1000) ||
+	    (nd->step_mode == 2 && nd->served > nd->step_at_req))
 		v += nd->step_us;
 	return v;
 }
@@ -318,7 +146,6 @@ static void respond(struct simthr *s, struct conn *c, int code, const char *ctyp
 	c->outoff = 0;
 	c->st = C_WRITE;
 	set_events(s, c, EPOLLOUT);
-	(void)s;
 }
 
 static void answer(struct simthr *s, struct conn *c)
@@ -645,15 +472,17 @@ int cmd_sim(int argc, char **argv)
 		{"config", required_argument, 0, 'c'},  {"field", required_argument, 0, 'f'},
 		{"status-path", required_argument, 0, 's'}, {"duration", required_argument, 0, 'd'},
 		{"seed", required_argument, 0, 'S'},    {"ready-file", required_argument, 0, 'r'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+		{"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	struct sim s = {.n = 40, .base_port = 8080};
 	const char *config = NULL, *ready_file = NULL, *field = NULL, *spath = NULL;
 	double duration = 0;
 	long seed = 1, v;
-	int c, nodes_given = 0, port_given = 0, rc = 0;
+	int c, nodes_given = 0, port_given = 0, rc = 0, nthreads = 2;
 	int64_t end_ns = 0;
 	struct rlimit rl;
+	struct simthr *thr = NULL;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -694,6 +523,13 @@ int cmd_sim(int argc, char **argv)
 			seed = v;
 			break;
 		case 'r': ready_file = optarg; break;
+		case 'T':
+			if (ipt_parse_int_range(optarg, 1, 64, &v)) {
+				ipt_err("sim: bad --threads '%s' (1..64)", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			nthreads = (int)v;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return ipt_getopt_error("sim", c, argv);
 		}
@@ -705,14 +541,12 @@ int cmd_sim(int argc, char **argv)
 	s.field = xstrdup("ippan_time_us");
 	s.status_path = xstrdup("/status");
 	if (config) {
-		if (load_config(&s, config, nodes_given, port_given)) {
+		if (sim_load_config(&s, config, nodes_given, port_given)) {
 			rc = IPT_EXIT_USAGE;
 			goto out;
 		}
 	} else {
-		s.nodes = xcalloc((size_t)s.n, sizeof(*s.nodes));
-		for (long i = 0; i < s.n; i++)
-			s.nodes[i].fault_every = 1;
+		sim_default_nodes(&s);
 	}
 	if (field) {
 		free(s.field);
@@ -734,12 +568,23 @@ int cmd_sim(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	s.nconns_cap = 65536;
-	s.conns = xcalloc((size_t)s.nconns_cap, sizeof(*s.conns));
-	s.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (nthreads > s.n)
+		nthreads = (int)s.n;
+	thr = xcalloc((size_t)nthreads, sizeof(*thr));
+	for (int k = 0; k < nthreads; k++) {
+		thr[k].nodes = s.nodes;
+		thr[k].n = s.n;
+		thr[k].base_port = s.base_port;
+		thr[k].field = s.field;
+		thr[k].status_path = s.status_path;
+		thr[k].nconns_cap = 65536;
+		thr[k].conns = xcalloc((size_t)thr[k].nconns_cap, sizeof(*thr[k].conns));
+		thr[k].ep = epoll_create1(EPOLL_CLOEXEC);
+	}
+	for (long i = 0; i < s.n; i++)
+		s.nodes[i].lfd = -1;
 	for (long i = 0; i < s.n; i++) {
 		struct epoll_event e = {.events = EPOLLIN};
-		s.nodes[i].lfd = -1;
 		if (s.nodes[i].fault == F_DOWN)
 			continue;
 		s.nodes[i].lfd = listen_on(s.base_port + i);
@@ -750,17 +595,22 @@ int cmd_sim(int argc, char **argv)
 		}
 		/* listening sockets are told apart from connections by a negative tag */
 		e.data.fd = -(int)(i + 1);
-		epoll_ctl(s.ep, EPOLL_CTL_ADD, s.nodes[i].lfd, &e);
+		epoll_ctl(thr[i % nthreads].ep, EPOLL_CTL_ADD, s.nodes[i].lfd, &e);
 	}
 	s.start_mono = ipt_mono_ns();
 	if (duration > 0)
 		end_ns = s.start_mono + (int64_t)(duration * 1e9);
+	for (int k = 0; k < nthreads; k++) {
+		thr[k].start_mono = s.start_mono;
+		thr[k].end_ns = end_ns;
+	}
 	for (long i = 0; i < s.n; i++) {
 		struct simnode *nd = &s.nodes[i];
 		printf("node-%02ld http://127.0.0.1:%ld offset_us=%" PRId64 " drift_ppm=%g jitter_us=%" PRId64
-		       " step_at_ms=%" PRId64 " step_us=%" PRId64 " delay_ms=%" PRId64 " fault=%s fault_every=%ld\n",
+		       " step_at_ms=%" PRId64 " step_at_req=%" PRId64 " step_us=%" PRId64 " delay_ms=%" PRId64
+		       " fault=%s fault_every=%ld\n",
 		       i, s.base_port + i, nd->offset_us, nd->drift_ppm, nd->jitter_us, nd->step_at_ms,
-		       nd->step_us, nd->delay_ms, fault_names[nd->fault], nd->fault_every);
+		       nd->step_at_req, nd->step_us, nd->delay_ms, fault_names[nd->fault], nd->fault_every);
 	}
 	printf("ready: %ld nodes on 127.0.0.1:%ld..%ld (%s field '%s')\n", s.n, s.base_port,
 	       s.base_port + s.n - 1, s.status_path, s.field);
@@ -788,11 +638,15 @@ int cmd_sim(int argc, char **argv)
 	sim_stop = 1;
 	for (int k = 1; k < nthreads; k++)
 		pthread_join(thr[k].th, NULL);
-	for (long i = 0; i < s.n; i++)
+out:
+	for (long i = 0; thr && i < s.n; i++)
 		if (s.nodes[i].lfd >= 0)
 			close(s.nodes[i].lfd);
-out:
-	free(s.conns);
+	for (int k = 0; thr && k < nthreads; k++) {
+		free(thr[k].conns);
+		close(thr[k].ep);
+	}
+	free(thr);
 	free(s.nodes);
 	free(s.field);
 	free(s.status_path);

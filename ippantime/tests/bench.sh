@@ -18,7 +18,7 @@ d=$(mktmp)
 for ((i = 0; i < NODES; i++)); do
 	echo "node $i offset_us=$(( (i * 7919) % 20001 - 10000 ))"
 done >"$d/sim.conf"
-start_sim "$d" --nodes "$NODES" --config "$d/sim.conf" || exit 1
+start_sim "$d" --nodes "$NODES" --config "$d/sim.conf" --threads "${BENCH_SIM_THREADS:-2}" || exit 1
 echo "bench P6: $NODES nodes x $SAMPLES samples every $INTERVAL ms, sim on 127.0.0.1:$SIM_BASE ($(nproc) CPUs)"
 printf '%-7s %8s %8s %10s %14s %14s %16s %16s\n' mode wall_s ideal_s ratio spacing_p50_ms "spacing_p99-iv" "off_err_med_us" "off_err_max_us"
 for mode in fresh reuse; do
@@ -42,4 +42,11 @@ for mode in fresh reuse; do
 				med(sp50, m50), max(sp99, m99) - iv, med(errs, n), max(errs, n)
 			printf "        (process wall incl. start-up: %.3f s, ratio %.4f; spacing column: worst node p99 - interval)\n", ext / 1000, ext / 1000 / ideal
 		}' "$d/$mode.json"
+	# how long firing one round takes: t0 of the last node minus t0 of the first, per round
+	awk -F, -v first=node-00 -v last="$(printf 'node-%02d' $((NODES - 1)))" '
+		NR > 1 && $3 == first { a[$2] = substr($6, 10) + 0 }
+		NR > 1 && $3 == last { b[$2] = substr($6, 10) + 0 }
+		END { n = 0; for (k in a) if (k in b) v[n++] = (b[k] - a[k]) / 1e6
+			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			printf "        (round fire spread, first to last node t0: p50 %.2f ms, p99 %.2f ms)\n", v[int(n / 2)], v[int(n * 0.99)] }' "$d/$mode.csv"
 done

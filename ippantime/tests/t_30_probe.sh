@@ -60,8 +60,8 @@ probe_offsets_recovered_within_200us_median() {
 
 probe_backwards_count_exact_and_flagged_rows() {
 	local d; d=$(mktmp)
-	# node 1 steps back 50 ms once at 300 ms: exactly one backwards sample
-	printf 'node 1 step_at_ms=300 step_us=-50000\nnode 2 step_at_ms=300 step_us=50000\n' >"$d/sim.conf"
+	# node 1 steps back 50 ms once, after its 10th reply: exactly one backwards sample
+	printf 'node 1 step_at_req=10 step_us=-50000\nnode 2 step_at_req=10 step_us=50000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
 	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 40 --interval-ms 20 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
@@ -95,11 +95,11 @@ probe_faulty_nodes_ok0_with_error_and_rounds_never_stall() {
 	start_sim "$d" --nodes 8 --config "$d/sim.conf" || return 1
 	local t0 t1
 	t0=$(date +%s%N)
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 8)" --samples 30 --interval-ms 20 --timeout 0.2 \
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 8)" --samples 30 --interval-ms 20 --timeout 0.4 \
 		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
 	t1=$(date +%s%N)
 	# every round has a row for every node; the healthy node is sampled in (nearly) every round
-	# even though node-01/05 hold their 0.2 s timeouts: no round waited for the faulty ones
+	# even though node-01/05 hold their 0.4 s timeouts: no round waited for the faulty ones
 	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 240 ] || { echo "row count"; return 1; }
 	[ "$(nok "$d/p.csv" node-00)" -ge 20 ] || { echo "node-00 ok in only $(nok "$d/p.csv" node-00)/30 rounds"; return 1; }
 	[ "$(errs "$d/p.csv" node-00)" = "" ] || { echo "node-00 errors: $(errs "$d/p.csv" node-00)"; return 1; }
@@ -119,7 +119,7 @@ probe_faulty_nodes_ok0_with_error_and_rounds_never_stall() {
 	# ok=0 rows never carry a value or offset
 	awk -F, 'NR>1 && $5=="0" && ($10!="" || $11!="" || $12!="") {bad=1} END{exit bad}' "$d/p.csv" || { echo "ok=0 row with a value"; return 1; }
 	grep -q "^node-01: NO VALID SAMPLES (missing field 'ippan_time_us'?)$" "$d/out" || { echo "summary line"; return 1; }
-	# generous bound (30 x 20 ms = 0.6 s): a stalled design would wait 0.2 s per faulty node per round
+	# generous bound (30 x 20 ms = 0.6 s): a stalled design would wait 0.4 s per faulty node per round
 	[ $(( (t1 - t0) / 1000000 )) -lt 3000 ] || echo "took $(( (t1 - t0) / 1000000 )) ms"
 }
 
@@ -132,7 +132,7 @@ probe_time_fallback_used_once_and_reported() {
 	[ "$(grep -c "using /time" "$d/err")" -eq 1 ] && grep -q "^ippantime: node-01: '/status' has no 'ippan_time_us'; using /time (time_us) for this node$" "$d/err" \
 		|| { echo "stderr: $(cat "$d/err")"; return 1; }
 	[ "$(errs "$d/p.csv" node-01)" = "" ] && [ "$(nok "$d/p.csv" node-01)" -ge 5 ] || { echo "node-01 errors: $(errs "$d/p.csv" node-01)"; return 1; }
-	[ "$(col "$d/p.csv" node-01 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+1))/time" ] || { echo "url column"; return 1; }
+	[ "$(colnb "$d/p.csv" node-01 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+1))/time" ] || { echo "url column"; return 1; }
 	local m; m=$(col "$d/p.csv" node-01 offset_us | median)
 	awk -v m="$m" 'BEGIN{e=m-7000; if(e<0)e=-e; exit !(e<=500)}' || { echo "offset via /time $m"; return 1; }
 	grep -q '^node-01 .*| source=/time$' "$d/out" || { echo "summary does not say /time"; return 1; }
@@ -155,8 +155,8 @@ probe_value_forms_string_float_negative_bool() {
 		|| { echo "negative integer not accepted as integer"; return 1; }
 	[ "$(errs "$d/p.csv" node-03)" = bad_value ] || { echo "bool: $(col "$d/p.csv" node-03 error | sort -u)"; return 1; }
 	# null counts as missing (as in the original), so the /time fallback takes over
-	[ "$(col "$d/p.csv" node-04 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+4))/time" ] && grep -q "node-04: '/status' has no" "$d/err" \
-		|| { echo "null: $(col "$d/p.csv" node-04 url | sort -u)"; return 1; }
+	[ "$(colnb "$d/p.csv" node-04 url | sort -u)" = "http://127.0.0.1:$((SIM_BASE+4))/time" ] && grep -q "node-04: '/status' has no" "$d/err" \
+		|| { echo "null: $(colnb "$d/p.csv" node-04 url | sort -u)"; return 1; }
 	[ "$(errs "$d/p.csv" node-05)" = bad_value ] || { echo "badstring"; return 1; }
 	[ "$(errs "$d/p.csv" node-06)" = bad_value ] || { echo "negstring"; return 1; }
 	[ "$(errs "$d/p.csv" node-07)" = bad_json ] || { echo "array"; return 1; }

@@ -21,26 +21,7 @@ if ! is_root; then
 	exit 1
 fi
 # a -- h (a bridging host, like a hypervisor between its VM and the wire) -- b
-setup() {
-	local h side
-	h=$(ns h)
-	ip netns add "$h" && T_NETNS+=("$h") || return 1
-	for side in a b; do
-		ip netns add "$(ns $side)" && T_NETNS+=("$(ns $side)") || return 1
-		ip link add eth0 netns "$(ns $side)" type veth peer name "h-$side" netns "$h" || return 1
-		ip -n "$(ns $side)" link set lo up && ip -n "$(ns $side)" link set eth0 up || return 1
-	done
-	ip -n "$(ns a)" addr add $A/24 dev eth0 && ip -n "$(ns b)" addr add $B/24 dev eth0 || return 1
-	ip -n "$h" link add br0 type bridge && ip -n "$h" link set br0 up || return 1
-	for side in a b; do
-		ip -n "$h" link set "h-$side" master br0 && ip -n "$h" link set "h-$side" up || return 1
-	done
-	for _ in $(seq 100); do
-		[ "$(bridge -n "$h" link | grep -c 'state forwarding')" -eq 2 ] && return 0
-		sleep 0.05
-	done
-}
-setup || exit 1
+t_bridge_host $A $B || exit 1
 t_bg "$T_TMP/sink.out" ip netns exec "$(ns b)" "$FLOODER" sink 9999
 sink_pid=$T_LAST_PID
 

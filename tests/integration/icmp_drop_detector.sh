@@ -12,29 +12,7 @@ if ! is_root; then
 	skip icmp_drop_detector_host_tests "needs root"
 	exit 0
 fi
-# a -- (h-a) host h, bridge br0 (h-b) -- b
-setup() {
-	local h
-	h=$(ns h)
-	ip netns add "$h" && T_NETNS+=("$h") || return 1
-	for side in a b; do
-		ip netns add "$(ns $side)" && T_NETNS+=("$(ns $side)") || return 1
-		ip link add eth0 netns "$(ns $side)" type veth peer name "h-$side" netns "$h" || return 1
-		ip -n "$(ns $side)" link set lo up && ip -n "$(ns $side)" link set eth0 up || return 1
-	done
-	ip -n "$(ns a)" addr add $A/24 dev eth0 && ip -n "$(ns b)" addr add $B/24 dev eth0 || return 1
-	ip -n "$h" link add br0 type bridge && ip -n "$h" link set br0 up || return 1
-	for side in a b; do
-		ip -n "$h" link set "h-$side" master br0 && ip -n "$h" link set "h-$side" up || return 1
-	done
-	# new bridge ports forward once the carrier change is processed
-	for _ in $(seq 100); do
-		[ "$(bridge -n "$h" link | grep -c 'state forwarding')" -eq 2 ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-setup || { fail idd_host_setup "cannot build the bridge topology"; exit 1; }
+t_bridge_host $A $B || { fail idd_host_setup "cannot build the bridge topology"; exit 1; }
 
 run() { # run TAG PINGER TARGET COUNT ARGS...: detector on h while PINGER pings
 	local tag=$1 from=$2 to=$3 n=$4

@@ -7,31 +7,17 @@ source "$(dirname "$0")/../lib.sh"
 NS=$NETSEG_BIN/netseg
 A="la$$"      # plain lab
 B="lb$$"      # lab with a 2 ms wire delay each way
-LABS=()
 
 if ! is_root; then
 	skip lab_up_ping_down "needs root (namespaces, taps, KVM)"
 	exit 0
 fi
-lab_cleanup() {
-	local p
-	for p in "${LABS[@]}"; do "$NS" lab down --prefix "$p" >/dev/null 2>&1; done
+decoy_cleanup() {
 	ip netns del "${A}q-svm" 2>/dev/null
 	t_cleanup
 }
-trap lab_cleanup EXIT
-
-kvm_args=()
-if [ ! -w /dev/kvm ]; then
-	kvm_args=(--no-kvm)
-fi
-
-up() { # up PREFIX ARGS...
-	local p=$1
-	shift
-	LABS+=("$p")
-	"$NS" lab up --prefix "$p" "${kvm_args[@]}" "$@" >"$T_TMP/$p.env" 2>"$T_TMP/$p.uperr"
-}
+trap decoy_cleanup EXIT
+up() { t_lab_up "$@"; }
 
 # ping_avg PREFIX: ping's own average RTT in microseconds over 20 echoes
 ping_avg() {
@@ -60,7 +46,7 @@ tracefs=/sys/kernel/tracing
 [ -d $tracefs/events ] || mount -t tracefs nodev $tracefs 2>/dev/null
 inst=$tracefs/instances/netseg_lab_$$
 have_trace=0
-if [ ${#kvm_args[@]} -eq 0 ] && [ -d $tracefs/events/kvm/kvm_msi_set_irq ] && mkdir "$inst" 2>/dev/null; then
+if [ -w /dev/kvm ] && [ -d $tracefs/events/kvm/kvm_msi_set_irq ] && mkdir "$inst" 2>/dev/null; then
 	have_trace=1
 	echo 1 >"$inst/events/kvm/kvm_msi_set_irq/enable"
 fi
@@ -81,7 +67,7 @@ if [ $have_trace -eq 1 ]; then
 		check "lab_kvm_msi_irq_fires_from_${vmm}_per_echo" "$n kvm_msi_set_irq events from $vmm (pid $pid), want >= 20" \
 			test "$n" -ge 20
 	done
-elif [ ${#kvm_args[@]} -gt 0 ]; then
+elif [ ! -w /dev/kvm ]; then
 	skip lab_kvm_msi_irq_fires_per_echo "/dev/kvm is not usable here"
 else
 	fail lab_kvm_msi_irq_fires_per_echo "cannot create a tracefs instance for kvm:kvm_msi_set_irq"

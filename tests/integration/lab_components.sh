@@ -123,11 +123,13 @@ else
 	ev_vm=$(grep -c -- "-$tid_vm *\[" "$INSTANCE/trace")
 	ev_host=$(grep -c -- "-$tid_host *\[" "$INSTANCE/trace")
 	rmdir "$INSTANCE" && INSTANCE=
+	# tracing stops before vmm-sim does: a frame in between (an ARP) is a
+	# signal without a recorded event, never the other way round
 	if [ "$ev_vm" -ge "${received:-0}" ] && [ "$ev_vm" -ge $N ] && [ "$ev_host" = 0 ] &&
-		[ "$ev_vm" = "$signals" ]; then
+		[ "$ev_vm" -le "$signals" ]; then
 		pass "vmm_sim_msi_irq_fires_in_to_vm_thread_per_echo: $ev_vm events in tid $tid_vm for $received echoes, $signals signals"
 	else
-		fail vmm_sim_msi_irq_fires_in_to_vm_thread_per_echo "kvm_msi_set_irq: $ev_vm in the to_vm thread ($tid_vm), $ev_host in to_host ($tid_host); want >= $received echoes, = $signals signals, 0 in to_host"
+		fail vmm_sim_msi_irq_fires_in_to_vm_thread_per_echo "kvm_msi_set_irq: $ev_vm in the to_vm thread ($tid_vm), $ev_host in to_host ($tid_host); want >= $received echoes, <= $signals signals, 0 in to_host"
 	fi
 fi
 

@@ -9,26 +9,13 @@ IDD=$NETSEG_BIN/icmp_drop_detector
 A="da$$"     # plain lab
 W="dw$$"     # lab with a delayed wire
 WIRE_US=1000
-LABS=()
 
 if ! is_root; then
 	skip lab_idd "needs root"
 	exit 0
 fi
-lab_cleanup() {
-	local p
-	for p in "${LABS[@]}"; do "$NS" lab down --prefix "$p" >/dev/null 2>&1; done
-	t_cleanup
-}
-trap lab_cleanup EXIT
-kvm_args=()
-[ -w /dev/kvm ] || kvm_args=(--no-kvm)
-up() {
-	local p=$1
-	shift
-	LABS+=("$p")
-	"$NS" lab up --prefix "$p" "${kvm_args[@]}" "$@" >/dev/null 2>"$T_TMP/$p.err" ||
-		{ fail "lab_idd_up_$p" "$(head -c 300 "$T_TMP/$p.err")"; return 1; }
+up() { # up PREFIX ARGS...: a lab, or a FAIL line saying why not
+	t_lab_up "$@" || { fail "lab_up_$1" "$(head -c 300 "$T_TMP/$1.uperr")"; return 1; }
 }
 # start_hosts PREFIX TAG: the seed's command line on HS and HR
 start_hosts() {

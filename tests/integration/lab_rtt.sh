@@ -9,27 +9,13 @@ RTT=$NETSEG_BIN/kernel_icmp_rtt
 A="ra$$"     # plain lab
 D="rd$$"     # lab whose vmm-sims add DELAY_US each way
 DELAY_US=500
-LABS=()
 
 if ! is_root; then
 	skip lab_rtt "needs root"
 	exit 0
 fi
-lab_cleanup() {
-	local p
-	for p in "${LABS[@]}"; do "$NS" lab down --prefix "$p" >/dev/null 2>&1; done
-	t_cleanup
-}
-trap lab_cleanup EXIT
-kvm_args=()
-[ -w /dev/kvm ] || kvm_args=(--no-kvm)
-
-up() {
-	local p=$1
-	shift
-	LABS+=("$p")
-	"$NS" lab up --prefix "$p" "${kvm_args[@]}" "$@" >/dev/null 2>"$T_TMP/$p.err" ||
-		{ fail "lab_rtt_up_$p" "$(head -c 300 "$T_TMP/$p.err")"; return 1; }
+up() { # up PREFIX ARGS...: a lab, or a FAIL line saying why not
+	t_lab_up "$@" || { fail "lab_up_$1" "$(head -c 300 "$T_TMP/$1.uperr")"; return 1; }
 }
 
 # trace PREFIX TIER: both VMs traced while VM-S pings VM-R 50 times

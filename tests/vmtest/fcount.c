@@ -40,11 +40,12 @@ static struct {
 } env;
 
 const char *argp_program_version = "fcount (netseg vmtest)";
+/* argp wraps paragraphs itself: one string piece per paragraph */
 static const char doc[] =
 	"Count calls of kernel functions with fentry programs (netseg VM test helper).\n"
 	"\n"
-	"Each FUNC gets its own fentry program; functions of loaded modules resolve\n"
-	"through module BTF. Runs until SIGINT, SIGTERM or --duration, then prints\n"
+	"Each FUNC gets its own fentry program; functions of loaded modules resolve through "
+	"module BTF. Runs until SIGINT, SIGTERM or --duration, then prints "
 	"{\"type\":\"counts\",\"counts\":{FUNC:N,...},...} as one JSON line.\n"
 	"\n"
 	"EXAMPLES:\n"

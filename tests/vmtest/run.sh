@@ -17,6 +17,10 @@
 # unsigned), fetched with `apt-get download` into VMTEST_CACHE (default
 # /var/cache/netseg/vmtest, outside the repo) and reused from there.
 # Nothing here uses host network namespaces: the guest makes its own.
+
+# The whole script is one brace group: bash parses it completely before
+# running any of it, so editing this file during a run cannot break that run.
+{
 set -u
 shopt -s nullglob
 
@@ -35,7 +39,8 @@ usage() {
 usage: tests/vmtest/run.sh [-q] [--list] [SET...]
 Boot Debian's 6.1 cloud kernel under qemu and run netseg's guest tests.
   SET      one of: $(all_sets | tr '\n' ' ')(default: all)
-  -q       do not stream the guest console to stderr
+  -q       do not stream the guest console to stderr (its last 40 lines
+           still go there when something failed)
   --list   print each set with its tests and exit
 Environment: OUTPUT (build dir), SANITIZE=1 (build static unsanitized copies),
 VMTEST_CACHE (kernel package cache, default /var/cache/netseg/vmtest),
@@ -87,6 +92,7 @@ note() { echo "vmtest: $*" >&2; }
 
 TMP=$(mktemp -d /tmp/netseg-vmtest.XXXXXX)
 QPID=
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
 		kill -TERM "$QPID" 2>/dev/null
@@ -153,6 +159,13 @@ fetch_kernel() {
 			(cd "$TMP/dl" && apt-get -o APT::Sandbox::User=root download "$pkg") >"$TMP/apt.log" 2>&1
 			deb=$(newest "$TMP/dl/${pkg}"_*.deb)
 			if [ -n "$deb" ] && mv "$deb" "$CACHE/"; then
+				# a newer revision replaces the older ones (and their unpacked trees)
+				local old
+				for old in "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb; do
+					[ "$old" = "$CACHE/$(basename "$deb")" ] && continue
+					note "removing the superseded $(basename "$old")"
+					rm -rf "$old" "${old%.deb}.d"
+				done
 				echo "OK $CACHE/$(basename "$deb")"
 				return
 			fi
@@ -194,7 +207,6 @@ prepare_kernel() {
 	# the package ships no modules.dep (depmod runs at install): make one
 	depmod -b "$x" "$rel" || { note "depmod failed for $rel"; return 1; }
 	local new=$dir.tmp.$$
-	rm -rf "$new"
 	mkdir -p "$new/modules"
 	cp "$x/boot/vmlinuz-$rel" "$new/vmlinuz"
 	echo "$rel" >"$new/release"
@@ -248,6 +260,8 @@ mkdir -p "$CACHE" 2>/dev/null
 if [ -w "$CACHE" ] && command -v flock >/dev/null; then
 	exec 9>>"$CACHE/.lock"
 	flock -w 300 9 || setup_fail "another vmtest run holds $CACHE/.lock for 300 s"
+	# leftovers of an interrupted unpacking (we hold the lock: nobody else is here)
+	rm -rf "$CACHE"/*.d.tmp.*
 fi
 if [ -n "${VMTEST_DEB:-}" ]; then
 	# a given package file (another revision, or another kernel to try)
@@ -358,18 +372,21 @@ declare -A reported=()
 booted=0 done=0 cur_set=boot
 declare -A set_rc=()
 log=$OUTPUT/vmtest-console.log
-mkdir -p "$OUTPUT" 2>/dev/null && : >"$log" 2>/dev/null || log=$TMP/console.log
+if ! { mkdir -p "$OUTPUT" && : >"$log"; } 2>/dev/null; then
+	log=$TMP/console.log # $OUTPUT is not ours to write: the log goes with $TMP
+fi
 
 mkfifo "$TMP/console"
 t0=$(date +%s.%N)
 # -nographic: the serial console on stdio; no NIC; TCG (no -enable-kvm)
+# shellcheck disable=SC2086 # VMTEST_QEMU_OPTS is a list of words on purpose
 timeout -k 5 "$TIMEOUT" "$QEMU" -nographic -no-reboot -m 1G -smp 2 \
 	-nic none -kernel "$KDIR/vmlinuz" -initrd "$TMP/initrd.cpio" ${VMTEST_QEMU_OPTS:-} \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init mitigations=off" \
 	</dev/null >"$TMP/console" 2>&1 &
 QPID=$!
 
-t_boot= set_t0= set_times=
+t_boot='' set_t0='' set_times=''
 while IFS= read -r line; do
 	# no carriage returns, no escape sequences (SeaBIOS clears the screen)
 	line=${line//$'\r'/}
@@ -431,6 +448,12 @@ for s in boot "${sets[@]}"; do
 		fi
 	done
 done
+if [ $failed = 1 ] && [ $QUIET = 1 ]; then
+	# -q kept the console to itself: on a failure its end is the evidence
+	echo "vmtest: the guest console's last 40 lines:" >&2
+	tail -n 40 "$log" | sed 's/^/  vm| /' >&2
+fi
 boot_s=$([ -n "$t_boot" ] && awk -v a="$t0" -v b="$t_boot" 'BEGIN{printf "%.1f", b-a}' || echo "?")
 note "boot to /init ${boot_s} s, qemu start to exit $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s; sets (guest time):${set_times:- none}; console log: $log"
 exit $failed
+}

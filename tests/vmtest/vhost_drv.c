@@ -80,16 +80,18 @@ static struct {
 } st;
 
 const char *argp_program_version = "vhost_drv (netseg vmtest)";
+/* argp wraps paragraphs itself: one string piece per paragraph */
 static const char doc[] =
 	"A user-space vhost-net driver (netseg VM test helper).\n"
 	"\n"
-	"Creates a tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) in the current network namespace\n"
-	"or in --netns, makes it the backend of a /dev/vhost-net instance with RX and TX\n"
-	"vrings over this process's own memory, posts RX buffers and counts what the\n"
-	"kernel's vhost worker delivers: frames, bytes, used-ring entries and signals on\n"
-	"the call eventfds. The tap is not configured: bring it up and address it after\n"
-	"the ready record (it carries the ifindex). Stops on SIGINT, SIGTERM or\n"
-	"--duration and prints one JSON summary line.\n"
+	"Creates a tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) in the current network namespace or in "
+	"--netns, makes it the backend of a /dev/vhost-net instance with RX and TX vrings over "
+	"this process's own memory, posts RX buffers and counts what the kernel's vhost worker "
+	"delivers: frames, bytes, used-ring entries and signals on the call eventfds.\n"
+	"\n"
+	"The tap is not configured: bring it up and address it after the ready record (it "
+	"carries the ifindex). Stops on SIGINT, SIGTERM or --duration and prints one JSON "
+	"summary line.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  vhost_drv --netns blue --tap vtap0 --ready-file /tmp/r --duration 20";

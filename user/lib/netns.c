@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
+#include <linux/nsfs.h>
 #include <unistd.h>
 #include "netns.h"
 
@@ -32,7 +34,14 @@ static bool all_digits(const char *s)
 
 int netns_resolve(const char *spec, struct netseg_netns *out, char *err, size_t errlen)
 {
+	return netns_resolve_opt("--netns", spec, out, err, errlen);
+}
+
+int netns_resolve_opt(const char *opt, const char *spec, struct netseg_netns *out, char *err,
+		      size_t errlen)
+{
 	struct stat st;
+	int fd;
 
 	memset(out, 0, sizeof(*out));
 	if (!spec || !strcmp(spec, "current")) {
@@ -48,11 +57,23 @@ int netns_resolve(const char *spec, struct netseg_netns *out, char *err, size_t 
 		snprintf(out->path, sizeof(out->path), "/run/netns/%s", spec);
 	}
 	if (stat(out->path, &st)) {
-		snprintf(err, errlen, "invalid --netns '%s': %s: %s", spec, out->path,
+		snprintf(err, errlen, "invalid %s '%s': %s: %s", opt, spec, out->path,
 			 strerror(errno));
 		return -1;
 	}
 	out->ino = (uint32_t)st.st_ino;
+	/* a file that exists is not yet a network namespace */
+	fd = open(out->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		int type = ioctl(fd, NS_GET_NSTYPE);
+
+		close(fd);
+		if (type >= 0 && type != CLONE_NEWNET) {
+			snprintf(err, errlen, "invalid %s '%s': %s is not a network namespace", opt,
+				 spec, out->path);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -14,6 +14,9 @@ struct netseg_netns {
 
 /* Returns 0, or -1 with a one-line reason in err naming `spec`. */
 int netns_resolve(const char *spec, struct netseg_netns *out, char *err, size_t errlen);
+/* The same, naming `opt` in the error (e.g. "--vm-netns"). */
+int netns_resolve_opt(const char *opt, const char *spec, struct netseg_netns *out, char *err,
+		      size_t errlen);
 uint32_t netns_current_ino(void);
 
 /* Run `fn` inside the namespace (for interface names that live there),

@@ -50,7 +50,7 @@ int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 	return 0;
 }
 
-int tracer_apply_plan(struct tracer *t, struct bpf_object *obj)
+static int tracer_apply_plan(struct tracer *t, struct bpf_object *obj)
 {
 	char err[512];
 
@@ -61,7 +61,7 @@ int tracer_apply_plan(struct tracer *t, struct bpf_object *obj)
 	return 0;
 }
 
-int tracer_attach(struct tracer *t, struct bpf_object *obj)
+static int tracer_attach(struct tracer *t, struct bpf_object *obj)
 {
 	struct bpf_map *counters = bpf_object__find_map_by_name(obj, "netseg_counters");
 	char err[512];
@@ -74,6 +74,28 @@ int tracer_attach(struct tracer *t, struct bpf_object *obj)
 	}
 	t->start_mono_ns = clock_mono_ns();
 	return 0;
+}
+
+int tracer_load_attach(struct tracer *t, struct bpf_object_skeleton *skel, struct bpf_object *obj,
+		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		       struct ring_buffer **rb)
+{
+	struct bpf_map *events;
+
+	if (tracer_apply_plan(t, obj))
+		return 1;
+	if (bpf_object__load_skeleton(skel)) {
+		fprintf(stderr, "%s: loading BPF programs failed (run with -v for the verifier log)\n",
+			t->tool);
+		return 1;
+	}
+	events = bpf_object__find_map_by_name(obj, "events");
+	*rb = events ? ring_buffer__new(bpf_map__fd(events), fn, ctx, NULL) : NULL;
+	if (!*rb) {
+		fprintf(stderr, "%s: creating the ring buffer failed\n", t->tool);
+		return 1;
+	}
+	return tracer_attach(t, obj);
 }
 
 int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len)

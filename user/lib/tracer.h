@@ -19,6 +19,7 @@
 #include "tier.h"
 
 struct bpf_object;
+struct bpf_object_skeleton;
 struct ring_buffer;
 
 #define NETSEG_VERSION "0.1.0"
@@ -38,10 +39,13 @@ struct tracer {
  * printing one line (1: privileges/BTF/tier, 2: bad --netns). */
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		 const struct tier_tool *stages);
-/* Between open and load: autoload per plan. */
-int tracer_apply_plan(struct tracer *t, struct bpf_object *obj);
-/* After load: attach, remember the counters map. Returns 0 or 1. */
-int tracer_attach(struct tracer *t, struct bpf_object *obj);
+/* After open and the tool's rodata: autoload per plan, load (through the
+ * skeleton, which also maps its globals), the ring buffer on the object's
+ * `events` map calling fn(ctx, ...), attach. Returns 0, or 1 after one
+ * line on stderr. */
+int tracer_load_attach(struct tracer *t, struct bpf_object_skeleton *skel, struct bpf_object *obj,
+		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		       struct ring_buffer **rb);
 /* The ready record: begin adds tool, pid, tiers and netns; the tool adds
  * its filters; emit prints it and writes --ready-file. */
 void tracer_ready_begin(struct tracer *t, struct out_rec *r);

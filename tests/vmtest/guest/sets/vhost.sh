@@ -5,34 +5,40 @@
 # tun_net_xmit -> vhost handle_rx -> vhost_add_used_and_signal_n -> eventfd_signal.
 # The truth for "frames sent" is ping's own count of transmitted requests
 # (to neighbours with permanent entries, so no ARP, and no IPv6 chatter).
-# tests: vhost_net_delivers_tap_frames_and_signals_call_eventfd fcount_pid_filter_counts_only_that_process vhost_drv_and_fcount_reject_bad_input
+# tests: vhost_net_delivers_tap_frames_and_signals_call_eventfd vhost_worker_thread_signals_the_call_eventfd fcount_pid_filter_counts_only_that_process vhost_drv_recycles_buffers_beyond_ring_size vhost_drv_and_fcount_reject_bad_input
 # shellcheck shell=sh
 . /vmtest/lib.sh
 MAIN=vhost_net_delivers_tap_frames_and_signals_call_eventfd
 PIDT=fcount_pid_filter_counts_only_that_process
 BAD=vhost_drv_and_fcount_reject_bad_input
+RECY=vhost_drv_recycles_buffers_beyond_ring_size
+WORK=vhost_worker_thread_signals_the_call_eventfd
 N=5 # frames from the main ping
 NA=3 # frames from the second pinger, the one fcount --pid watches
-FC_PID= FA_PID= VD_PID= A_PID=
+FC_PID='' FA_PID='' FW_PID='' VD_PID='' A_PID=''
 
 cleanup() {
-	for p in $VD_PID $FA_PID $FC_PID $A_PID; do stop "$p" TERM 10; done
+	for p in $VD_PID $FA_PID $FW_PID $FC_PID $A_PID; do stop "$p" TERM 10; done
 	ip netns del vh 2>/dev/null
 	rm -rf "$T"
 }
 
-# bail WHY: setup failed; both traffic tests fail with the reason
+# bail WHY: setup failed; the traffic tests fail with the reason
 bail() {
 	fail "$MAIN" "$1"
+	fail "$WORK" "$1"
 	fail "$PIDT" "$1"
+	fail "$RECY" "$1"
 	show "$T/vd.err" 10
 	show "$T/fc.err" 10
 	show "$T/fa.err" 10
+	show "$T/fw.err" 10
 	cleanup
 	exit 0
 }
 
-# bad NAME RC TEXT CMD...: CMD exits RC with one stderr line containing TEXT
+# bad_one RC TEXT CMD...: CMD exits RC, prints one stderr line containing
+# TEXT and nothing on stdout (else bad_why says what it did)
 bad_one() {
 	want_rc=$1 want=$2
 	shift 2
@@ -77,6 +83,25 @@ vhost_drv --netns vh --tap vtap0 --ready-file "$T/vd.ready" --duration 90 \
 	>"$T/vd.json" 2>"$T/vd.err" &
 VD_PID=$!
 wait_file "$T/vd.ready" 30 || bail "vhost_drv never became ready: $(head -c 300 "$T/vd.err")"
+
+# SET_OWNER made the vhost worker: a kthread "vhost-<owner pid>" on 6.1 (its
+# own tgid), a thread of the owner's process from 6.4 on (tgid = the owner).
+# A third fcount watches only it: the signal must come from that thread,
+# which is what lets a tracer follow tap dequeue -> used ring -> signal in
+# one context.
+wtgid=''
+for d in /proc/[0-9]*; do
+	[ "$(cat "$d/comm" 2>/dev/null)" = "vhost-$VD_PID" ] && wtgid=${d#/proc/} && break
+done
+for c in /proc/"$VD_PID"/task/*/comm; do
+	[ -z "$wtgid" ] && [ "$(cat "$c" 2>/dev/null)" = "vhost-$VD_PID" ] && wtgid=$VD_PID
+done
+if [ -n "$wtgid" ]; then
+	fcount --pid "$wtgid" --ready-file "$T/fw.ready" tun_net_xmit vhost_add_used_and_signal_n "$esig" \
+		>"$T/fw.json" 2>"$T/fw.err" &
+	FW_PID=$!
+	wait_file "$T/fw.ready" 60 || bail "fcount --pid (vhost worker) never became ready: $(head -c 300 "$T/fw.err")"
+fi
 
 # permanent neighbours: the stack sends echo requests straight into the tap
 ip -n vh addr add 198.18.40.1/24 dev vtap0 &&
@@ -125,6 +150,12 @@ FC_PID=
 stop "$FA_PID" INT 10
 fa_rc=$?
 FA_PID=
+fw_rc=1
+if [ -n "$FW_PID" ]; then
+	stop "$FW_PID" INT 10
+	fw_rc=$?
+	FW_PID=
+fi
 
 vd=$(json "$T/vd.json" summary)
 fc=$(json "$T/fc.json" counts)
@@ -159,6 +190,21 @@ else
 	pass "$MAIN"
 fi
 
+# in the worker: every call signal the driver read, and no tap transmit
+fw=$(json "$T/fw.json" counts)
+w_tun=$(echo "$fw" | jq -r '.counts.tun_net_xmit' 2>/dev/null)
+w_vhost=$(echo "$fw" | jq -r '.counts.vhost_add_used_and_signal_n' 2>/dev/null)
+w_efd=$(echo "$fw" | jq -r --arg f "$esig" '.counts[$f]' 2>/dev/null)
+if [ -z "$wtgid" ]; then
+	fail "$WORK" "no vhost worker named vhost-$VD_PID (neither a process nor a thread of vhost_drv)"
+elif [ $fw_rc -ne 0 ] || [ -z "$fw" ]; then
+	fail "$WORK" "fcount --pid $wtgid exited $fw_rc without counts: $(head -c 200 "$T/fw.err")"
+elif [ "$w_efd" != "$calls" ] || [ "$w_vhost" -le 0 ] || [ "$w_tun" != 0 ]; then
+	fail "$WORK" "in vhost-$VD_PID (tgid $wtgid): $esig $w_efd (driver read $calls signals), vhost_add_used_and_signal_n $w_vhost (want > 0), tun_net_xmit $w_tun (want 0)"
+else
+	pass "$WORK"
+fi
+
 # pinger A's frames went through tun_net_xmit in its own context, the main
 # ping's in another: the filtered count is exactly A's, the total is more
 a_tun=$(echo "$fa" | jq -r '.counts.tun_net_xmit' 2>/dev/null)
@@ -171,5 +217,44 @@ elif [ "$a_tun" != "$sent_a" ] || [ "$c_tun" -lt $((sent_a + sent_main)) ]; then
 	fail "$PIDT" "tun_net_xmit from pinger A: $a_tun, want exactly $sent_a; unfiltered $c_tun, want >= $((sent_a + sent_main))"
 else
 	pass "$PIDT"
+fi
+
+# a 16-descriptor ring and 100 frames: delivery goes on only if the driver
+# hands every used buffer back (and kicks when vhost asks for it)
+NR=100
+vhost_drv --netns vh --tap vtap1 --ring 16 --ready-file "$T/vr.ready" --duration 60 \
+	>"$T/vr.json" 2>"$T/vr.err" &
+VD_PID=$!
+if ! wait_file "$T/vr.ready" 30; then
+	fail "$RECY" "vhost_drv --ring 16 never became ready: $(head -c 300 "$T/vr.err")"
+elif ! { ip -n vh addr add 198.18.41.1/24 dev vtap1 && ip -n vh link set vtap1 up &&
+	ip -n vh neigh replace 198.18.41.2 lladdr 02:00:c6:12:29:02 dev vtap1 nud permanent; }; then
+	fail "$RECY" "configuring vtap1 failed"
+else
+	inns vh "$PING" -n -q -c $NR -i 0.002 -W 1 198.18.41.2 >"$T/pingR" 2>&1
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/pingR")
+	txr() { ip -n vh -s -j link show vtap1 | jq -r '.[0].stats64.tx.packets'; }
+	i=0
+	while [ "$(txr)" -lt "${sent:-0}" ] && [ $i -lt 100 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	tx=$(txr)
+	usleep 300000
+	stop "$VD_PID" INT 10
+	VD_PID=
+	vr=$(json "$T/vr.json" summary)
+	frames=$(echo "$vr" | jq -r '.frames // 0' 2>/dev/null)
+	calls=$(echo "$vr" | jq -r '.call_signals // 0' 2>/dev/null)
+	echo "  vhost ring 16: sent=$sent tap_tx=$tx summary=$vr"
+	if [ "$sent" != "$NR" ]; then
+		fail "$RECY" "ping sent [$sent] of $NR: $(tail -n 2 "$T/pingR" | tr '\n' ' ')"
+	elif [ "$frames" != "$NR" ] || [ "$tx" != "$NR" ]; then
+		fail "$RECY" "vhost_drv got [$frames] frames, the tap handed over [$tx], ping sent $NR (ring of 16)"
+	elif [ "$calls" -le 0 ]; then
+		fail "$RECY" "no call-eventfd signal: $vr"
+	else
+		pass "$RECY"
+	fi
 fi
 cleanup
