@@ -20,23 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "lab_tap.h"
+#include "lab_link.h"
 #include "lib/cli.h"
 #include "lib/output.h"
 #include "lib/tracer.h"
 
-#define RELAY_SPIN_US_DEFAULT 100
 
 static struct relay_env {
 	const char *a_netns, *a_if, *b_netns, *b_if;
 	uint64_t delay_ab_us, delay_ba_us;
-	uint64_t spin_us;
-	int rt_prio;    /* -1: LAB_RT_PRIO_DELAYED for a delayed direction */
-	bool read_stamps; /* --stamp read: time frames from our read, not the kernel's xmit */
-	bool json;
-	const char *ready_file;
-} renv = { .a_if = "phy0", .b_if = "phy0", .spin_us = RELAY_SPIN_US_DEFAULT,
-	  .rt_prio = -1 };
+} renv = { .a_if = "phy0", .b_if = "phy0" };
 
 enum {
 	OPT_A_NETNS = 0x1000,
@@ -44,10 +37,6 @@ enum {
 	OPT_B_NETNS,
 	OPT_B_IF,
 	OPT_DELAY,
-	OPT_READY_FILE,
-	OPT_SPIN_US,
-	OPT_RT_PRIO,
-	OPT_STAMP,
 };
 
 static const char relay_doc[] =
@@ -72,15 +61,6 @@ static const struct argp_option relay_opts[] = {
 	{ "b-netns", OPT_B_NETNS, "NS", 0, "namespace of side b (required)", 0 },
 	{ "b-if", OPT_B_IF, "NAME", 0, "tap inside side b (default phy0)", 0 },
 	{ "delay-us", OPT_DELAY, "N[,M]", 0, "hold a->b frames N us, b->a frames M us (default 0)", 0 },
-	{ "spin-us", OPT_SPIN_US, "US", 0,
-	  "sleep until US before each due time, then spin (default 100, 0: never spin)", 0 },
-	{ "rt-prio", OPT_RT_PRIO, "N", 0,
-	  "SCHED_FIFO priority of the copying threads (default: 10 for a delayed direction, else none; 0: none)", 0 },
-	{ "stamp", OPT_STAMP, "xmit|read", 0,
-	  "time each frame from the kernel's transmit into the tap (xmit, default: a packet "
-	  "socket's stamp) or from the relay's read of it (read, a wake-up later)", 0 },
-	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here", 0 },
-	{ "json", 'j', NULL, 0, "ready and stats records as JSON lines", 0 },
 	{},
 };
 
@@ -107,29 +87,6 @@ static error_t relay_parse(int key, char *arg, struct argp_state *state)
 				    err, sizeof(err)))
 			cli_usage_error("%s", err);
 		break;
-	case OPT_SPIN_US:
-		if (cli_parse_u64("--spin-us", arg, 0, 10000, &renv.spin_us, err, sizeof(err)))
-			cli_usage_error("%s", err);
-		break;
-	case OPT_RT_PRIO:
-		if (lab_parse_rt_prio(arg, &renv.rt_prio, err, sizeof(err)))
-			cli_usage_error("%s", err);
-		break;
-	case OPT_STAMP: {
-		static const char *const choices[] = { "xmit", "read", NULL };
-		int c = cli_parse_choice("--stamp", arg, choices, err, sizeof(err));
-
-		if (c < 0)
-			cli_usage_error("%s", err);
-		renv.read_stamps = c == 1;
-		break;
-	}
-	case OPT_READY_FILE:
-		renv.ready_file = arg;
-		break;
-	case 'j':
-		renv.json = true;
-		break;
 	case ARGP_KEY_ARG:
 		cli_usage_error("unexpected argument '%s'", arg);
 	case ARGP_KEY_END:
@@ -146,82 +103,44 @@ static error_t relay_parse(int key, char *arg, struct argp_state *state)
 
 int lab_relay_main(int argc, char **argv)
 {
-	static const struct argp argp = { relay_opts, relay_parse, NULL, relay_doc, NULL, NULL,
+	static const struct argp_child children[] = { { &lab_link_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { relay_opts, relay_parse, NULL, relay_doc, children, NULL,
 					  NULL };
-	static struct lab_pump ab, ba;
-	struct lab_tap a_tap = { .fd = -1 }, b_tap = { .fd = -1 };
-	struct lab_netns a_ns, b_ns;
-	pthread_t th_ab, th_ba;
-	bool started_ab = false, started_ba = false;
-	char err[512] = "", a_json[700], b_json[700], a_text[300], b_text[300];
+	static struct lab_link l;
+	struct lab_link_cfg c = {
+		.tool = "relay",
+		.a_ns_opt = "--a-netns", .a_if_opt = "--a-if",
+		.b_ns_opt = "--b-netns", .b_if_opt = "--b-if",
+		.a_key = "a_tap", .b_key = "b_tap",
+		.ab_name = "a_to_b", .ba_name = "b_to_a",
+		.ab_thread = "relay-a-to-b", .ba_thread = "relay-b-to-a",
+		.spin_undelayed = true,
+		.ab_signal_fd = -1,
+	};
+	char err[512] = "";
 	struct out_rec *r = NULL;
 	int rc;
 
 	cli_set_tool("netseg lab relay");
-	lab_pump_init(&ab);
-	lab_pump_init(&ba);
+	lab_link_init(&l);
+	/* the wire starts when the kernel sent the frame, not when we woke */
+	lab_link_opts.xmit_stamps = true;
 	argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if ((rc = lab_ifname_check("--a-if", renv.a_if, err, sizeof(err))) ||
-	    (rc = lab_ifname_check("--b-if", renv.b_if, err, sizeof(err))) ||
-	    (rc = lab_netns_resolve("--a-netns", renv.a_netns, &a_ns, err, sizeof(err))) ||
-	    (rc = lab_netns_resolve("--b-netns", renv.b_netns, &b_ns, err, sizeof(err))))
+	c.a_ns = renv.a_netns;
+	c.a_if = renv.a_if;
+	c.b_ns = renv.b_netns;
+	c.b_if = renv.b_if;
+	c.ab_delay_us = renv.delay_ab_us;
+	c.ba_delay_us = renv.delay_ba_us;
+	c.spin_us = lab_link_opts.spin_us;
+	c.xmit_stamps = lab_link_opts.xmit_stamps;
+	c.rt_prio = lab_link_opts.rt_prio;
+	c.ready_file = lab_link_opts.ready_file;
+	if ((rc = lab_link_check(&c, &l, err, sizeof(err))))
 		goto fail;
-	if (a_ns.ino == b_ns.ino && !strcmp(renv.a_if, renv.b_if)) {
-		snprintf(err, sizeof(err), "--a-if and --b-if are both '%s' in one namespace",
-			 renv.a_if);
-		rc = LAB_EXIT_USAGE;
+	out_setup(stdout, lab_link_opts.json);
+	if ((rc = lab_link_start(&c, &l, err, sizeof(err))))
 		goto fail;
-	}
-	if ((rc = lab_privs_check(err, sizeof(err))))
-		goto fail;
-	out_setup(stdout, renv.json);
-	if ((rc = lab_tap_open(&a_ns, renv.a_if, !renv.read_stamps, &a_tap, err, sizeof(err))) ||
-	    (rc = lab_tap_open(&b_ns, renv.b_if, !renv.read_stamps, &b_tap, err, sizeof(err))))
-		goto fail;
-	if (lab_stop_install()) {
-		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
-		rc = LAB_EXIT_RESOURCE;
-		goto fail;
-	}
-
-	ab.name = "a_to_b";
-	ab.thread_name = "relay-a-to-b";
-	ab.in_fd = a_tap.fd;
-	ab.out_fd = b_tap.fd;
-	ab.delay_ns = renv.delay_ab_us * 1000;
-	ab.spin_ns = renv.spin_us * 1000;
-	ba.name = "b_to_a";
-	ba.thread_name = "relay-b-to-a";
-	ba.in_fd = b_tap.fd;
-	ba.out_fd = a_tap.fd;
-	ba.delay_ns = renv.delay_ba_us * 1000;
-	ba.spin_ns = renv.spin_us * 1000;
-	ab.stamp_fd = a_tap.stamp_fd;
-	ba.stamp_fd = b_tap.stamp_fd;
-	if (!renv.read_stamps && a_tap.stamp_fd < 0)
-		fprintf(stderr, "netseg lab relay: a_to_b: timing frames from our read (%s)\n",
-			a_tap.stamp_err);
-	if (!renv.read_stamps && b_tap.stamp_fd < 0)
-		fprintf(stderr, "netseg lab relay: b_to_a: timing frames from our read (%s)\n",
-			b_tap.stamp_err);
-	ab.rt_prio = renv.rt_prio >= 0 ? renv.rt_prio : ab.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
-	ba.rt_prio = renv.rt_prio >= 0 ? renv.rt_prio : ba.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
-	if ((rc = -lab_pump_start(&ab, &th_ab))) {
-		snprintf(err, sizeof(err), "cannot start a thread: %s", strerror(rc));
-		rc = LAB_EXIT_RESOURCE;
-		goto fail;
-	}
-	started_ab = true;
-	if ((rc = -lab_pump_start(&ba, &th_ba))) {
-		snprintf(err, sizeof(err), "cannot start a thread: %s", strerror(rc));
-		rc = LAB_EXIT_RESOURCE;
-		lab_stop_request();
-		goto fail;
-	}
-	started_ba = true;
-	lab_rt_note("relay", &ab);
-	lab_rt_note("relay", &ba);
-
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		snprintf(err, sizeof(err), "out of memory");
@@ -229,80 +148,20 @@ int lab_relay_main(int argc, char **argv)
 		lab_stop_request();
 		goto fail;
 	}
-	lab_tap_json(&a_tap, a_json, sizeof(a_json));
-	lab_tap_json(&b_tap, b_json, sizeof(b_json));
-	lab_tap_text(&a_tap, a_text, sizeof(a_text));
-	lab_tap_text(&b_tap, b_text, sizeof(b_text));
-	out_begin(r, "ready");
-	out_str(r, "kind", NULL, "READY", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_str(r, "tool", NULL, "relay", OUT_TEXT_BARE);
-	out_str(r, "version", NULL, NETSEG_VERSION, OUT_TEXT_HIDE);
-	out_u64(r, "pid", NULL, (uint64_t)getpid(), 0);
-	out_json(r, "a_tap", a_json, a_text, 0);
-	out_json(r, "b_tap", b_json, b_text, 0);
-	out_u64(r, "delay_us_a_to_b", NULL, renv.delay_ab_us, 0);
-	out_u64(r, "delay_us_b_to_a", NULL, renv.delay_ba_us, 0);
-	out_u64(r, "spin_us", NULL, renv.spin_us, 0);
-	out_str(r, "t0_a_to_b", NULL, ab.stamp_fd >= 0 ? "xmit" : "read", 0);
-	out_str(r, "t0_b_to_a", NULL, ba.stamp_fd >= 0 ? "xmit" : "read", 0);
-	out_u64(r, "tid_a_to_b", NULL, (uint64_t)ab.tid, 0);
-	out_u64(r, "tid_b_to_a", NULL, (uint64_t)ba.tid, 0);
-	out_u64(r, "rt_prio_a_to_b", NULL, (uint64_t)ab.rt_applied, OUT_TEXT_HIDE);
-	out_u64(r, "rt_prio_b_to_a", NULL, (uint64_t)ba.rt_applied, OUT_TEXT_HIDE);
-	out_emit(r);
-	out_flush();
-	{
-		char line[4096];
-
-		out_render(r, true, line, sizeof(line));
-		if ((rc = lab_write_ready("relay", renv.ready_file, line))) {
-			lab_stop_request();
-			err[0] = 0;
-			goto fail;
-		}
-	}
-
-	pthread_join(th_ab, NULL);
-	pthread_join(th_ba, NULL);
-	started_ab = started_ba = false;
-
-	{
-		char jab[4096], jba[4096], tab[1024], tba[1024];
-
-		lab_pump_json(&ab, jab, sizeof(jab));
-		lab_pump_json(&ba, jba, sizeof(jba));
-		lab_pump_text(&ab, tab, sizeof(tab));
-		lab_pump_text(&ba, tba, sizeof(tba));
-		out_begin(r, "summary");
-		out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
-		out_str(r, "tool", NULL, "relay", OUT_TEXT_BARE);
-		out_u64(r, "pid", NULL, (uint64_t)getpid(), OUT_TEXT_HIDE);
-		out_str(r, "ended_by", "ended-by", lab_ended_by(), 0);
-		out_u64(r, "dropped", NULL, ab.dropped + ba.dropped, 0);
-		lab_out_json_labeled(r, "a_to_b", "a_to_b:", jab, tab);
-		lab_out_json_labeled(r, "b_to_a", "b_to_a:", jba, tba);
-		out_emit(r);
-		out_flush();
-	}
-	rc = (ab.fatal[0] || ba.fatal[0]) ? LAB_EXIT_RESOURCE : 0;
-	if (ab.fatal[0])
-		fprintf(stderr, "netseg lab relay: a_to_b: %s\n", ab.fatal);
-	if (ba.fatal[0])
-		fprintf(stderr, "netseg lab relay: b_to_a: %s\n", ba.fatal);
+	lab_link_ready_begin(&c, &l, r);
+	if ((rc = lab_link_ready_end(&c, &l, r)))
+		goto cleanup;
+	lab_link_wait(&l);
+	lab_link_summary_begin(&c, r);
+	lab_link_summary_end(&l, r);
+	rc = lab_link_status(&c, &l);
 	goto cleanup;
 
 fail:
 	if (err[0])
 		fprintf(stderr, "netseg lab relay: %s\n", err);
 cleanup:
-	if (started_ab)
-		pthread_join(th_ab, NULL);
-	if (started_ba)
-		pthread_join(th_ba, NULL);
-	lab_tap_close(&a_tap);
-	lab_tap_close(&b_tap);
-	lab_pump_free(&ab);
-	lab_pump_free(&ba);
+	lab_link_close(&l);
 	free(r);
 	return rc;
 }

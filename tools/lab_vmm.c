@@ -23,7 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include "lab_tap.h"
+#include "lab_link.h"
 #include "lib/cli.h"
 #include "lib/output.h"
 #include "lib/tracer.h"
@@ -31,19 +31,12 @@
 #define VMM_GSI 24
 #define VMM_MSI_ADDR 0xfee00000u  /* LAPIC of APIC id 0 */
 #define VMM_MSI_DATA 0x4041u      /* fixed delivery, vector 0x41 */
-#define VMM_SPIN_US_DEFAULT 100
 
 static struct vmm_env {
 	const char *vm_netns, *vm_if, *host_netns, *host_if;
 	uint64_t delay_to_vm_us, delay_to_host_us;
-	uint64_t spin_us;
-	int rt_prio;    /* -1: LAB_RT_PRIO_DELAYED for a delayed direction */
-	bool xmit_stamps; /* --stamp xmit: hold from the kernel's transmit into the tap */
 	bool no_kvm;
-	bool json;
-	const char *ready_file;
-} venv = { .vm_if = "eth0", .host_if = "vnet0", .spin_us = VMM_SPIN_US_DEFAULT,
-	  .rt_prio = -1 };
+} venv = { .vm_if = "eth0", .host_if = "vnet0" };
 
 struct vmm_kvm {
 	int kvm_fd, vm_fd, vcpu_fd, irq_fd;
@@ -59,10 +52,6 @@ enum {
 	OPT_DELAY_TO_VM,
 	OPT_DELAY_TO_HOST,
 	OPT_NO_KVM,
-	OPT_READY_FILE,
-	OPT_SPIN_US,
-	OPT_RT_PRIO,
-	OPT_STAMP,
 };
 
 static const char vmm_doc[] =
@@ -90,17 +79,8 @@ static const struct argp_option vmm_opts[] = {
 	{ "host-if", OPT_HOST_IF, "NAME", 0, "tap inside the host namespace (default vnet0)", 0 },
 	{ "delay-us-to-vm", OPT_DELAY_TO_VM, "US", 0, "hold frames toward the VM this long", 0 },
 	{ "delay-us-to-host", OPT_DELAY_TO_HOST, "US", 0, "hold frames toward the host this long", 0 },
-	{ "spin-us", OPT_SPIN_US, "US", 0,
-	  "with a delay: sleep until US before the due time, then spin (default 100)", 0 },
-	{ "rt-prio", OPT_RT_PRIO, "N", 0,
-	  "SCHED_FIFO priority of the copying threads (default: 10 for a delayed direction, else none; 0: none)", 0 },
-	{ "stamp", OPT_STAMP, "read|xmit", 0,
-	  "with a delay, hold each frame from our read of it (read, default) or from the "
-	  "kernel's transmit into the tap (xmit: a packet socket's stamp)", 0 },
 	{ "no-kvm", OPT_NO_KVM, NULL, 0,
 	  "no KVM VM: the interrupt is a plain eventfd and the KVM stages will be missing", 0 },
-	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here", 0 },
-	{ "json", 'j', NULL, 0, "ready and stats records as JSON lines", 0 },
 	{},
 };
 
@@ -132,31 +112,8 @@ static error_t vmm_parse(int key, char *arg, struct argp_state *state)
 				    err, sizeof(err)))
 			cli_usage_error("%s", err);
 		break;
-	case OPT_SPIN_US:
-		if (cli_parse_u64("--spin-us", arg, 0, 10000, &venv.spin_us, err, sizeof(err)))
-			cli_usage_error("%s", err);
-		break;
-	case OPT_RT_PRIO:
-		if (lab_parse_rt_prio(arg, &venv.rt_prio, err, sizeof(err)))
-			cli_usage_error("%s", err);
-		break;
-	case OPT_STAMP: {
-		static const char *const choices[] = { "read", "xmit", NULL };
-		int c = cli_parse_choice("--stamp", arg, choices, err, sizeof(err));
-
-		if (c < 0)
-			cli_usage_error("%s", err);
-		venv.xmit_stamps = c == 1;
-		break;
-	}
 	case OPT_NO_KVM:
 		venv.no_kvm = true;
-		break;
-	case OPT_READY_FILE:
-		venv.ready_file = arg;
-		break;
-	case 'j':
-		venv.json = true;
 		break;
 	case ARGP_KEY_ARG:
 		cli_usage_error("unexpected argument '%s'", arg);
@@ -244,35 +201,42 @@ static void kvm_close(struct vmm_kvm *k)
 
 int lab_vmm_main(int argc, char **argv)
 {
-	static const struct argp argp = { vmm_opts, vmm_parse, NULL, vmm_doc, NULL, NULL, NULL };
-	static struct lab_pump to_vm, to_host;
+	static const struct argp_child children[] = { { &lab_link_argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { vmm_opts, vmm_parse, NULL, vmm_doc, children, NULL, NULL };
+	static struct lab_link l;
 	struct vmm_kvm k = { -1, -1, -1, -1, false, false };
-	struct lab_tap vm_tap = { .fd = -1 }, host_tap = { .fd = -1 };
-	struct lab_netns vm_ns, host_ns;
-	pthread_t th_vm, th_host;
-	bool started_vm = false, started_host = false;
-	char err[512] = "", vm_json[700], host_json[700], vm_text[300], host_text[300];
+	/* a = the host's tap, b = the VM's: a->b is toward the VM and signals */
+	struct lab_link_cfg c = {
+		.tool = "vmm-sim",
+		.a_ns_opt = "--host-netns", .a_if_opt = "--host-if",
+		.b_ns_opt = "--vm-netns", .b_if_opt = "--vm-if",
+		.a_key = "host_tap", .b_key = "vm_tap",
+		.ab_name = "to_vm", .ba_name = "to_host",
+		.ab_thread = "vmm-to-vm", .ba_thread = "vmm-to-host",
+		.spin_undelayed = false,
+	};
+	char err[512] = "";
 	struct out_rec *r = NULL;
 	int rc;
 
 	cli_set_tool("netseg lab vmm-sim");
-	lab_pump_init(&to_vm);
-	lab_pump_init(&to_host);
+	lab_link_init(&l);
+	/* toward a VM the wake-up is part of what a tracer measures: time from the read */
+	lab_link_opts.xmit_stamps = false;
 	argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if ((rc = lab_ifname_check("--vm-if", venv.vm_if, err, sizeof(err))) ||
-	    (rc = lab_ifname_check("--host-if", venv.host_if, err, sizeof(err))) ||
-	    (rc = lab_netns_resolve("--vm-netns", venv.vm_netns, &vm_ns, err, sizeof(err))) ||
-	    (rc = lab_netns_resolve("--host-netns", venv.host_netns, &host_ns, err, sizeof(err))))
+	c.a_ns = venv.host_netns;
+	c.a_if = venv.host_if;
+	c.b_ns = venv.vm_netns;
+	c.b_if = venv.vm_if;
+	c.ab_delay_us = venv.delay_to_vm_us;
+	c.ba_delay_us = venv.delay_to_host_us;
+	c.spin_us = lab_link_opts.spin_us;
+	c.xmit_stamps = lab_link_opts.xmit_stamps;
+	c.rt_prio = lab_link_opts.rt_prio;
+	c.ready_file = lab_link_opts.ready_file;
+	if ((rc = lab_link_check(&c, &l, err, sizeof(err))))
 		goto fail;
-	if (vm_ns.ino == host_ns.ino && !strcmp(venv.vm_if, venv.host_if)) {
-		snprintf(err, sizeof(err), "--vm-if and --host-if are both '%s' in one namespace",
-			 venv.vm_if);
-		rc = LAB_EXIT_USAGE;
-		goto fail;
-	}
-	if ((rc = lab_privs_check(err, sizeof(err))))
-		goto fail;
-	out_setup(stdout, venv.json);
+	out_setup(stdout, lab_link_opts.json);
 	if (venv.no_kvm) {
 		fprintf(stderr,
 			"netseg lab vmm-sim: --no-kvm: no KVM VM, the interrupt is a plain eventfd; "
@@ -286,53 +250,9 @@ int lab_vmm_main(int argc, char **argv)
 	} else if ((rc = kvm_setup(&k, err, sizeof(err)))) {
 		goto fail;
 	}
-	if ((rc = lab_tap_open(&vm_ns, venv.vm_if, venv.xmit_stamps, &vm_tap, err, sizeof(err))) ||
-	    (rc = lab_tap_open(&host_ns, venv.host_if, venv.xmit_stamps, &host_tap, err, sizeof(err))))
+	c.ab_signal_fd = k.irq_fd;
+	if ((rc = lab_link_start(&c, &l, err, sizeof(err))))
 		goto fail;
-	if (lab_stop_install()) {
-		snprintf(err, sizeof(err), "cannot install signal handlers: %s", strerror(errno));
-		rc = LAB_EXIT_RESOURCE;
-		goto fail;
-	}
-
-	to_vm.name = "to_vm";
-	to_vm.thread_name = "vmm-to-vm";
-	to_vm.in_fd = host_tap.fd;
-	to_vm.out_fd = vm_tap.fd;
-	to_vm.delay_ns = venv.delay_to_vm_us * 1000;
-	to_vm.spin_ns = venv.delay_to_vm_us ? venv.spin_us * 1000 : 0;
-	to_vm.signal_fd = k.irq_fd;
-	to_host.name = "to_host";
-	to_host.thread_name = "vmm-to-host";
-	to_host.in_fd = vm_tap.fd;
-	to_host.out_fd = host_tap.fd;
-	to_host.delay_ns = venv.delay_to_host_us * 1000;
-	to_host.spin_ns = venv.delay_to_host_us ? venv.spin_us * 1000 : 0;
-	to_vm.stamp_fd = host_tap.stamp_fd;
-	to_host.stamp_fd = vm_tap.stamp_fd;
-	if (venv.xmit_stamps && host_tap.stamp_fd < 0)
-		fprintf(stderr, "netseg lab vmm-sim: to_vm: timing frames from our read (%s)\n",
-			host_tap.stamp_err);
-	if (venv.xmit_stamps && vm_tap.stamp_fd < 0)
-		fprintf(stderr, "netseg lab vmm-sim: to_host: timing frames from our read (%s)\n",
-			vm_tap.stamp_err);
-	to_vm.rt_prio = venv.rt_prio >= 0 ? venv.rt_prio : to_vm.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
-	to_host.rt_prio = venv.rt_prio >= 0 ? venv.rt_prio : to_host.delay_ns ? LAB_RT_PRIO_DELAYED : 0;
-	if ((rc = -lab_pump_start(&to_vm, &th_vm))) {
-		snprintf(err, sizeof(err), "cannot start a thread: %s", strerror(rc));
-		rc = LAB_EXIT_RESOURCE;
-		goto fail;
-	}
-	started_vm = true;
-	if ((rc = -lab_pump_start(&to_host, &th_host))) {
-		snprintf(err, sizeof(err), "cannot start a thread: %s", strerror(rc));
-		rc = LAB_EXIT_RESOURCE;
-		lab_stop_request();
-		goto fail;
-	}
-	started_host = true;
-	lab_rt_note("vmm-sim", &to_vm);
-	lab_rt_note("vmm-sim", &to_host);
 
 	/* ready: taps, VM and threads exist */
 	r = calloc(1, sizeof(*r));
@@ -342,17 +262,7 @@ int lab_vmm_main(int argc, char **argv)
 		lab_stop_request();
 		goto fail;
 	}
-	lab_tap_json(&vm_tap, vm_json, sizeof(vm_json));
-	lab_tap_json(&host_tap, host_json, sizeof(host_json));
-	lab_tap_text(&vm_tap, vm_text, sizeof(vm_text));
-	lab_tap_text(&host_tap, host_text, sizeof(host_text));
-	out_begin(r, "ready");
-	out_str(r, "kind", NULL, "READY", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_str(r, "tool", NULL, "vmm-sim", OUT_TEXT_BARE);
-	out_str(r, "version", NULL, NETSEG_VERSION, OUT_TEXT_HIDE);
-	out_u64(r, "pid", NULL, (uint64_t)getpid(), 0);
-	out_json(r, "vm_tap", vm_json, vm_text, 0);
-	out_json(r, "host_tap", host_json, host_text, 0);
+	lab_link_ready_begin(&c, &l, r);
 	out_bool(r, "kvm", NULL, k.kvm, 0);
 	out_bool(r, "vcpu", NULL, k.vcpu, OUT_TEXT_HIDE);
 	out_u64(r, "gsi", NULL, k.kvm ? VMM_GSI : 0, 0);
@@ -360,73 +270,25 @@ int lab_vmm_main(int argc, char **argv)
 	out_u64(r, "msi_data", NULL, k.kvm ? VMM_MSI_DATA : 0, OUT_TEXT_HIDE);
 	if (!k.kvm)
 		out_str(r, "missing", NULL, "kvm stages (--no-kvm): irqfd_wakeup, kvm_msi_set_irq", 0);
-	out_u64(r, "delay_us_to_vm", NULL, venv.delay_to_vm_us, 0);
-	out_u64(r, "delay_us_to_host", NULL, venv.delay_to_host_us, 0);
-	out_str(r, "t0_to_vm", NULL, to_vm.stamp_fd >= 0 ? "xmit" : "read", OUT_TEXT_HIDE);
-	out_str(r, "t0_to_host", NULL, to_host.stamp_fd >= 0 ? "xmit" : "read", OUT_TEXT_HIDE);
-	out_u64(r, "tid_to_vm", NULL, (uint64_t)to_vm.tid, 0);
-	out_u64(r, "tid_to_host", NULL, (uint64_t)to_host.tid, 0);
-	out_u64(r, "rt_prio_to_vm", NULL, (uint64_t)to_vm.rt_applied, OUT_TEXT_HIDE);
-	out_u64(r, "rt_prio_to_host", NULL, (uint64_t)to_host.rt_applied, OUT_TEXT_HIDE);
-	out_emit(r);
-	out_flush();
-	{
-		char line[4096];
+	if ((rc = lab_link_ready_end(&c, &l, r)))
+		goto cleanup;
 
-		out_render(r, true, line, sizeof(line));
-		if ((rc = lab_write_ready("vmm-sim", venv.ready_file, line))) {
-			lab_stop_request();
-			err[0] = 0;
-			goto fail;
-		}
-	}
-
-	pthread_join(th_vm, NULL);
-	pthread_join(th_host, NULL);
-	started_vm = started_host = false;
-
-	{
-		char jv[4096], jh[4096], tv[1024], th[1024];
-
-		lab_pump_json(&to_vm, jv, sizeof(jv));
-		lab_pump_json(&to_host, jh, sizeof(jh));
-		lab_pump_text(&to_vm, tv, sizeof(tv));
-		lab_pump_text(&to_host, th, sizeof(th));
-		out_begin(r, "summary");
-		out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
-		out_str(r, "tool", NULL, "vmm-sim", OUT_TEXT_BARE);
-		out_u64(r, "pid", NULL, (uint64_t)getpid(), OUT_TEXT_HIDE);
-		out_str(r, "ended_by", "ended-by", lab_ended_by(), 0);
-		out_bool(r, "kvm", NULL, k.kvm, 0);
-		out_u64(r, "frames_to_vm", NULL, to_vm.frames, OUT_TEXT_HIDE);
-		out_u64(r, "frames_to_host", NULL, to_host.frames, OUT_TEXT_HIDE);
-		out_u64(r, "irq_signals", NULL, to_vm.signals, 0);
-		out_u64(r, "dropped", NULL, to_vm.dropped + to_host.dropped, 0);
-		lab_out_json_labeled(r, "to_vm", "to_vm:", jv, tv);
-		lab_out_json_labeled(r, "to_host", "to_host:", jh, th);
-		out_emit(r);
-		out_flush();
-	}
-	rc = (to_vm.fatal[0] || to_host.fatal[0]) ? LAB_EXIT_RESOURCE : 0;
-	if (to_vm.fatal[0])
-		fprintf(stderr, "netseg lab vmm-sim: to_vm: %s\n", to_vm.fatal);
-	if (to_host.fatal[0])
-		fprintf(stderr, "netseg lab vmm-sim: to_host: %s\n", to_host.fatal);
+	lab_link_wait(&l);
+	lab_link_summary_begin(&c, r);
+	out_bool(r, "kvm", NULL, k.kvm, 0);
+	out_u64(r, "frames_to_vm", NULL, l.ab.frames, OUT_TEXT_HIDE);
+	out_u64(r, "frames_to_host", NULL, l.ba.frames, OUT_TEXT_HIDE);
+	out_u64(r, "irq_signals", NULL, l.ab.signals, 0);
+	lab_link_summary_end(&l, r);
+	rc = lab_link_status(&c, &l);
 	goto cleanup;
 
 fail:
 	if (err[0])
 		fprintf(stderr, "netseg lab vmm-sim: %s\n", err);
 cleanup:
-	if (started_vm)
-		pthread_join(th_vm, NULL);
-	if (started_host)
-		pthread_join(th_host, NULL);
-	lab_tap_close(&vm_tap);
-	lab_tap_close(&host_tap);
+	lab_link_close(&l);
 	kvm_close(&k);
-	lab_pump_free(&to_vm);
-	lab_pump_free(&to_host);
 	free(r);
 	return rc;
 }
