@@ -498,7 +498,6 @@ int main(int argc, char **argv)
 	struct tracer t;
 	struct ctx c;
 	enum loop_end how;
-	char err[256];
 	int rc;
 
 	cli_set_tool("icmp_drop_detector");
@@ -506,14 +505,9 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return CLI_EXIT_USAGE;
 	out_setup(stdout, common->json);
-	if (netns_resolve(common->netns, &ns, err, sizeof(err))) {
-		fprintf(stderr, "icmp_drop_detector: %s\n", err);
-		return CLI_EXIT_USAGE;
-	}
-	if (netns_run_in(&ns, resolve_ifaces, err)) {
-		fprintf(stderr, "icmp_drop_detector: %s\n", err);
-		return CLI_EXIT_USAGE;
-	}
+	rc = tracer_netns("icmp_drop_detector", common, &ns, resolve_ifaces);
+	if (rc)
+		return rc;
 	rc = tracer_begin(&t, "icmp_drop_detector", common, &catalog_icmp_drop_detector);
 	if (rc)
 		return rc;

@@ -358,7 +358,6 @@ int main(int argc, char **argv)
 	struct tracer t;
 	void *cb_ctx[2];
 	enum loop_end how;
-	char err[256];
 	int rc;
 
 	cli_set_tool("kernel_icmp_rtt");
@@ -366,14 +365,9 @@ int main(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return CLI_EXIT_USAGE;
 	out_setup(stdout, common->json);
-	if (netns_resolve(common->netns, &ns, err, sizeof(err))) {
-		fprintf(stderr, "kernel_icmp_rtt: %s\n", err);
-		return CLI_EXIT_USAGE;
-	}
-	if (env.ifnames && netns_run_in(&ns, resolve_ifnames, err)) {
-		fprintf(stderr, "kernel_icmp_rtt: %s\n", err);
-		return CLI_EXIT_USAGE;
-	}
+	rc = tracer_netns("kernel_icmp_rtt", common, &ns, env.ifnames ? resolve_ifnames : NULL);
+	if (rc)
+		return rc;
 	decide_direction(&ns);
 
 	rc = tracer_begin(&t, "kernel_icmp_rtt", common,

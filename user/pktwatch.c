@@ -189,10 +189,10 @@ int main(int argc, char **argv)
 	struct pktwatch_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	struct cli_common *common = cli_common_get();
+	struct netseg_netns ns;
 	struct tracer t;
 	struct out_rec ready;
 	enum loop_end how;
-	char err[256];
 	int rc;
 
 	cli_set_tool("pktwatch");
@@ -201,13 +201,12 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	out_setup(stdout, common->json);
 
+	rc = tracer_netns("pktwatch", common, &ns, env.ifnames ? resolve_ifnames : NULL);
+	if (rc)
+		return rc;
 	rc = tracer_begin(&t, "pktwatch", common, &catalog_pktwatch);
 	if (rc)
 		return rc;
-	if (env.ifnames && netns_run_in(&t.ns, resolve_ifnames, err)) {
-		fprintf(stderr, "pktwatch: %s\n", err);
-		return CLI_EXIT_USAGE;
-	}
 
 	rc = 1;
 	skel = pktwatch_bpf__open();

@@ -21,6 +21,19 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
+int tracer_netns(const char *tool, const struct cli_common *opts, struct netseg_netns *ns,
+		 int (*resolve)(void *err))
+{
+	char err[512] = "";
+
+	if (netns_resolve(opts->netns, ns, err, sizeof(err)) ||
+	    (resolve && netns_run_in(ns, resolve, err))) {
+		fprintf(stderr, "%s: %s\n", tool, err[0] ? err : "cannot enter the namespace");
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		 const struct tier_tool *stages)
 {

@@ -35,6 +35,13 @@ struct tracer {
 	uint64_t records;
 };
 
+/* The watched namespace (--netns), and the tool's interface names resolved
+ * inside it by `resolve(err)` (may be NULL). Returns 0, or 2 after one
+ * line naming the bad value. Before tracer_begin: some tools choose their
+ * stage table from what they find there. */
+int tracer_netns(const char *tool, const struct cli_common *opts, struct netseg_netns *ns,
+		 int (*resolve)(void *err));
+
 /* Checks and decisions before open: returns 0, or the exit status after
  * printing one line (1: privileges/BTF/tier, 2: bad --netns). */
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
