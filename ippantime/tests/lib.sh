@@ -21,13 +21,23 @@ mktmp() {
 	echo "$d"
 }
 
+# free_base SALT: a random base port below the kernel's ephemeral range (the probes' own
+# client sockets use that range, and a listener cannot bind a port a client socket holds),
+# with room for up to 200 nodes above it.
+free_base() {
+	local lo=10000 hi
+	hi=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$hi" -gt $((lo + 1000)) ] || { lo=$((hi + 0)); hi=$((lo + 20000)); }
+	echo $(( lo + (RANDOM * 7 + $$ + ${1:-0} * 977) % (hi - lo - 200) ))
+}
+
 # start_sim DIR ARGS...: starts `ippantime sim` on a free loopback port range, waits for
 # its ready line; sets SIM_PID and SIM_BASE. Tries a few random bases if one is busy.
 start_sim() {
 	local dir=$1 try base
 	shift
 	for try in 1 2 3 4 5 6 7 8; do
-		base=$(( 20000 + (RANDOM * 7 + $$ + try * 977) % 38000 ))
+		base=$(free_base "$try")
 		"$IPT" sim --base-port "$base" "$@" >"$dir/sim.out" 2>"$dir/sim.err" &
 		SIM_PID=$!
 		IPT_PIDS+=("$SIM_PID")

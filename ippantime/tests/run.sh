@@ -4,9 +4,9 @@
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MOD=$(dirname "$HERE")
-IPT=${IPPANTIME_BIN:-$MOD/.output/ippantime}
-UNIT_DIR=${IPPANTIME_UNIT_DIR:-$MOD/.output/tests}
-FUZZ_DIR=${IPPANTIME_FUZZ_DIR:-$MOD/.output/fuzz}
+IPT=$(realpath "${IPPANTIME_BIN:-$MOD/.output/ippantime}")
+UNIT_DIR=$(realpath -m "${IPPANTIME_UNIT_DIR:-$MOD/.output/tests}")
+FUZZ_DIR=$(realpath -m "${IPPANTIME_FUZZ_DIR:-$MOD/.output/fuzz}")
 export IPT MOD HERE UNIT_DIR FUZZ_DIR
 ONLY=${1:-}
 

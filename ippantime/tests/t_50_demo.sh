@@ -4,7 +4,7 @@ TESTS+=(demo_sim_two_probes_report_with_expected_verdicts)
 demo_sim_two_probes_report_with_expected_verdicts() {
 	local d try rc=1 base; d=$(mktmp)
 	for try in 1 2 3; do
-		base=$(( 20000 + (RANDOM * 3 + $$ + try * 401) % 38000 ))
+		base=$(free_base "$try")
 		"$IPT" demo --out-dir "$d/out" --base-port "$base" --samples 80 --interval-ms 20 >"$d/log" 2>&1 && { rc=0; break; }
 		grep -q 'did not start' "$d/log" || break
 	done

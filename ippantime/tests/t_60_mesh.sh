@@ -17,7 +17,7 @@ start_sshd() {
 		mkdir -p /run/sshd && chmod 755 /run/sshd
 	fi
 	for try in 1 2 3 4 5; do
-		port=$(( 20000 + (RANDOM * 5 + $$ + try * 131) % 38000 ))
+		port=$(free_base "$try")
 		cat >"$d/sshd_config" <<C
 ListenAddress 127.0.0.1:$port
 HostKey $d/hostkey
