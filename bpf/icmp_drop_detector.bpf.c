@@ -91,7 +91,7 @@ static __always_inline void emit(__u8 kind, __u8 point, struct idd_echo *e)
 	ev->kind = kind;
 	ev->point = point;
 	__builtin_memcpy(&ev->echo, e, sizeof(*e));
-	bpf_ringbuf_submit(ev, 0);
+	netseg_submit(ev);
 }
 
 static __always_inline void stamp(struct idd_point_stamp *p, struct net_device *dev, __u32 ifindex)

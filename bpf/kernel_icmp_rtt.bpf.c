@@ -128,7 +128,7 @@ static __always_inline void finish(struct rtt_echo *e)
 	out = netseg_reserve(struct rtt_echo);
 	if (out) {
 		__builtin_memcpy(out, e, sizeof(*out));
-		bpf_ringbuf_submit(out, 0);
+		netseg_submit(out);
 		netseg_count(RTT_CNT_EMITTED);
 	}
 drop:

@@ -70,7 +70,7 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 	e->netns_ino = netseg_dev_netns_tier(dev, direct);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
-	bpf_ringbuf_submit(e, 0);
+	netseg_submit(e);
 	return 0;
 }
 

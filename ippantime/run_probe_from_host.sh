@@ -19,7 +19,10 @@ find_ippantime() {
 	command -v ippantime 2>/dev/null
 }
 IPT="$(find_ippantime)" || { echo "ERROR: ippantime binary not found (build it: make -C ippantime)" >&2; exit 1; }
-"$IPT" --version
+if ! "$IPT" --version; then
+	echo "ERROR: $IPT does not start on this host (missing libcurl4? apt-get install libcurl4)" >&2
+	exit 1
+fi
 
 echo "== Readiness gate: waiting for the clock field on all targets (<=${READY_TIMEOUT}s) =="
 deadline=$((SECONDS + READY_TIMEOUT))

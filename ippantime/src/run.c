@@ -96,6 +96,8 @@ static int probe_host(struct rprobe *p, const char *stage, const char *remote, c
 {
 	int logfd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	char *dest = xasprintf("%s@%s", p->user, p->host);
+	/* rsync needs an IPv6 literal in brackets before the ':path' */
+	char *rdest = strchr(p->host, ':') ? xasprintf("%s@[%s]", p->user, p->host) : dest;
 	char *rsh = ssh_cmd_string(p->port);
 	char *av[80];
 	int n, rc;
@@ -114,7 +116,7 @@ static int probe_host(struct rprobe *p, const char *stage, const char *remote, c
 	av[n++] = "--rsync-path";
 	av[n++] = xasprintf("mkdir -p '%s' && rsync", remote);
 	av[n++] = xasprintf("%s/", stage);
-	av[n++] = xasprintf("%s:%s/", dest, remote);
+	av[n++] = xasprintf("%s:%s/", rdest, remote);
 	av[n] = NULL;
 	if ((rc = step(av, logfd)))
 		return dprintf(logfd, "step failed: exit %d\n", rc), 1;
@@ -133,7 +135,7 @@ static int probe_host(struct rprobe *p, const char *stage, const char *remote, c
 	av[n++] = "-a";
 	av[n++] = "-e";
 	av[n++] = rsh;
-	av[n++] = xasprintf("%s:%s/out/ippantime_%s.csv", dest, remote, p->name);
+	av[n++] = xasprintf("%s:%s/out/ippantime_%s.csv", rdest, remote, p->name);
 	av[n++] = xasprintf("%s/", outdir);
 	av[n] = NULL;
 	if ((rc = step(av, logfd)))
@@ -177,6 +179,10 @@ static char *find_module_dir(const char *given)
 static char *subst_probe(const char *tmpl, const char *name)
 {
 	struct strbuf b = {0};
+	/* the remote command quotes the path, so '~' would not expand: the home is the
+	 * starting directory of an ssh session anyway */
+	if (tmpl[0] == '~' && tmpl[1] == '/')
+		tmpl += 2;
 	for (const char *s = tmpl; *s; s++) {
 		if (s[0] == '%' && s[1] == 'p') {
 			sb_puts(&b, name);
@@ -241,6 +247,25 @@ int cmd_run(int argc, char **argv)
 	for (size_t i = 0; include_servers && i < inv.nservers; i++)
 		pr[np++] = (struct rprobe){inv.servers[i].name, inv.servers[i].host, inv.servers[i].ssh_user,
 					   inv.servers[i].ssh_port, 0, 0, NULL};
+	for (size_t i = 0; i < np; i++) {
+		/* names end up in a remote shell command and in file names: keep them plain */
+		const char *fields[3] = {pr[i].name, pr[i].user, pr[i].host};
+		for (int f = 0; f < 3; f++)
+			if (!*fields[f] || strspn(fields[f], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						    "0123456789._-:") != strlen(fields[f])) {
+				ipt_err("run: %s: %s '%s' may only hold letters, digits and . _ - :", invpath,
+					f == 0 ? "probe name" : f == 1 ? "ssh_user" : "host", fields[f]);
+				free(pr);
+				inv_free(&inv);
+				return IPT_EXIT_USAGE;
+			}
+	}
+	if (remote_tmpl && strpbrk(remote_tmpl, "'\"\\$`")) {
+		ipt_err("run: remote dir '%s' must not hold quotes, '$', '`' or '\\'", remote_tmpl);
+		free(pr);
+		inv_free(&inv);
+		return IPT_EXIT_USAGE;
+	}
 	if (!np) {
 		ipt_err("run: %s: no probes (threadrippers empty%s)", invpath,
 			include_servers ? " and no servers" : "; INCLUDE_SERVER_PROBES=1 adds the servers");

@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -80,11 +81,12 @@ struct simthr {
 	pthread_t th;
 };
 
-static volatile sig_atomic_t sim_stop;
+/* set from a signal handler, read by every loop thread: a lock-free atomic is safe for both */
+static atomic_int sim_stop;
 static void sim_on_signal(int s)
 {
 	(void)s;
-	sim_stop = 1;
+	atomic_store(&sim_stop, 1);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -399,7 +401,7 @@ static void *sim_loop(void *arg)
 {
 	struct simthr *t = arg;
 	int64_t end_ns = t->end_ns;
-	while (!sim_stop) {
+	while (!atomic_load(&sim_stop)) {
 		struct epoll_event ev[256];
 		int64_t now = ipt_mono_ns(), next = now + 200000000LL;
 		int n, tmo;
@@ -629,13 +631,13 @@ int cmd_sim(int argc, char **argv)
 	for (int k = 0; k < nthreads; k++) {
 		if (k > 0 && pthread_create(&thr[k].th, NULL, sim_loop, &thr[k]) != 0) {
 			ipt_err("sim: cannot start thread %d", k);
-			sim_stop = 1;
+			atomic_store(&sim_stop, 1);
 			nthreads = k;
 			break;
 		}
 	}
 	sim_loop(&thr[0]);
-	sim_stop = 1;
+	atomic_store(&sim_stop, 1);
 	for (int k = 1; k < nthreads; k++)
 		pthread_join(thr[k].th, NULL);
 out:

@@ -44,8 +44,8 @@ for mode in fresh reuse; do
 		}' "$d/$mode.json"
 	# how long firing one round takes: t0 of the last node minus t0 of the first, per round
 	awk -F, -v first=node-00 -v last="$(printf 'node-%02d' $((NODES - 1)))" '
-		NR > 1 && $3 == first { a[$2] = substr($6, 10) + 0 }
-		NR > 1 && $3 == last { b[$2] = substr($6, 10) + 0 }
+		NR > 1 && $3 == first { a[$2] = substr($6, 5) + 0 }
+		NR > 1 && $3 == last { b[$2] = substr($6, 5) + 0 }
 		END { n = 0; for (k in a) if (k in b) v[n++] = (b[k] - a[k]) / 1e6
 			for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 			printf "        (round fire spread, first to last node t0: p50 %.2f ms, p99 %.2f ms)\n", v[int(n / 2)], v[int(n * 0.99)] }' "$d/$mode.csv"

@@ -5,7 +5,8 @@ TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_offsets_re
 	probe_value_forms_string_float_negative_bool probe_body_cap_and_redirect_policy
 	probe_reuse_connection_mode_same_truth probe_bad_targets_json_exit2_and_no_csv
 	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_inventory_settings_and_flags_win
-	probe_progress_line_only_on_terminal probe_sigterm_keeps_whole_rounds_exit_130)
+	probe_progress_line_only_on_terminal probe_sigterm_keeps_whole_rounds_exit_130
+	probe_sim_service_delay_shows_in_rtt probe_sim_drift_recovered_as_offset_slope)
 
 probe_csv_header_column_order_crlf_3dec_rtt_empty_cells() {
 	local d; d=$(mktmp)
@@ -267,4 +268,31 @@ probe_sigterm_keeps_whole_rounds_exit_130() {
 	[ "$rows" -gt 0 ] && [ $((rows % 3)) -eq 0 ] || { echo "rows $rows not whole rounds"; return 1; }
 	tail -c 2 "$d/p.csv" | od -c | grep -q '\\r  \\n' || { echo "last row incomplete"; return 1; }
 	grep -q '^=== PROBE SUMMARY \[t\] ===$' "$d/out" || echo "no summary after SIGTERM"
+}
+
+probe_sim_service_delay_shows_in_rtt() {
+	local d; d=$(mktmp)
+	printf 'node 1 delay_ms=40\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 5 --interval-ms 100 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
+	[ "$(nok "$d/p.csv" node-01)" -ge 1 ] || { echo "no ok sample"; return 1; }
+	colnb "$d/p.csv" node-01 rtt_ms | awk '$1 < 40 { bad = 1 } END { exit bad }' \
+		|| echo "rtt below the 40 ms service delay: $(colnb "$d/p.csv" node-01 rtt_ms | tr '\n' ' ')"
+}
+
+probe_sim_drift_recovered_as_offset_slope() {
+	local d; d=$(mktmp)
+	printf 'node 0 drift_ppm=20000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 1 --config "$d/sim.conf" || return 1
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 50 --interval-ms 20 --timeout 1 \
+		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
+	# slope between the medians of the first and last 10 ok samples, in ppm (20000 injected)
+	awk -F, 'NR > 1 && $5 == "1" { n++; t[n] = substr($6, 5) / 1000; o[n] = $11 }
+		function med(a, lo, hi,   i, j, k, v, x) { k = 0; for (i = lo; i <= hi; i++) v[k++] = a[i]
+			for (i = 0; i < k; i++) for (j = i + 1; j < k; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+			return (v[int((k - 1) / 2)] + v[int(k / 2)]) / 2 }
+		END { if (n < 30) { print "only " n " ok samples"; exit 1 }
+			ppm = (med(o, n - 9, n) - med(o, 1, 10)) / (med(t, n - 9, n) - med(t, 1, 10)) * 1e6
+			if (ppm < 15000 || ppm > 25000) { print "drift " ppm " ppm, injected 20000"; exit 1 } }' "$d/p.csv"
 }

@@ -1,7 +1,7 @@
 # The mesh scripts for real over ssh: our own sshd on 127.0.0.1 with generated keys; two
 # probes + one server probe through it, one probe host unreachable.
 TESTS+=(mesh_ssh_probes_concurrent_one_unreachable_reported_rest_analyzed
-	mesh_run_all_entry_point_over_ssh)
+	mesh_run_all_entry_point_over_ssh run_bad_input_exit_2_one_line)
 
 start_sshd() {
 	local d=$1 try port
@@ -122,4 +122,19 @@ Y
 	grep -qx 'Targets generation OK' "$d/log" && grep -qx 'Artifacts:' "$d/log" && grep -qx " - $d/out/REPORT.md" "$d/log" \
 		|| { echo "run_all output: $(head -5 "$d/log")"; return 1; }
 	grep -q '^tr-a: OK' "$d/log" && [ -s "$d/out/REPORT.md" ] && [ -s "$d/out/ippantime_tr-a.csv" ] || echo "no report"
+}
+
+run_bad_input_exit_2_one_line() {
+	local d rc err; d=$(mktmp)
+	mkdir -p "$d/out"
+	printf 'servers:\n  - {host: h, node_index_range: [0, 1]}\n' >"$d/inv.yaml"
+	err=$("$IPT" run --inventory "$d/inv.yaml" --out-dir "$d/out" 2>&1 >/dev/null); rc=$?
+	[ $rc -eq 2 ] && [ "$err" = "ippantime: run: $d/inv.yaml: no probes (threadrippers empty; INCLUDE_SERVER_PROBES=1 adds the servers)" ] \
+		|| { echo "no probes: rc=$rc '$err'"; return 1; }
+	printf 'threadrippers:\n  - {name: "tr a", host: h}\n' >"$d/inv.yaml"
+	err=$("$IPT" run --inventory "$d/inv.yaml" --out-dir "$d/out" 2>&1 >/dev/null); rc=$?
+	[ $rc -eq 2 ] && [ "$err" = "ippantime: run: $d/inv.yaml: probe name 'tr a' may only hold letters, digits and . _ - :" ] \
+		|| { echo "bad name: rc=$rc '$err'"; return 1; }
+	err=$("$IPT" run --inventory "$d/inv.yaml" --out-dir "$d/nope" 2>&1 >/dev/null); rc=$?
+	[ $rc -eq 2 ] && [ "$err" = "ippantime: run: --out-dir '$d/nope' is not a writable directory" ] || echo "out dir: rc=$rc '$err'"
 }

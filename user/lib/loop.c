@@ -79,6 +79,10 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 		if (tick && next_tick > now && next_tick - now < (uint64_t)timeout_ms * 1000000ull)
 			timeout_ms = (int)((next_tick - now) / 1000000ull) + 1;
 		n = ring_buffer__poll(rb, timeout_ms);
+		/* records submitted without a wakeup (netseg_submit) wait for us:
+		 * poll returns on its timeout without reading them */
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
 		out_flush();
 		if (n < 0 && n != -EINTR) {
 			*err_out = n;
