@@ -77,10 +77,15 @@ void lab_link_init(struct lab_link *l)
 	lab_pump_init(&l->ba);
 }
 
-int lab_link_check(const struct lab_link_cfg *c, struct lab_link *l, char *err, size_t errlen)
+int lab_link_check(struct lab_link_cfg *c, struct lab_link *l, char *err, size_t errlen)
 {
 	int rc;
 
+	c->spin_us = lab_link_opts.spin_us;
+	c->xmit_stamps = lab_link_opts.xmit_stamps;
+	c->rt_prio = lab_link_opts.rt_prio;
+	c->ready_file = lab_link_opts.ready_file;
+	out_setup(stdout, lab_link_opts.json);
 	if ((rc = lab_ifname_check(c->a_if_opt, c->a_if, err, errlen)) ||
 	    (rc = lab_ifname_check(c->b_if_opt, c->b_if, err, errlen)) ||
 	    (rc = lab_netns_resolve(c->a_ns_opt, c->a_ns, &l->a_ns, err, errlen)) ||

@@ -47,9 +47,10 @@ struct lab_link {
 };
 
 void lab_link_init(struct lab_link *l);
-/* Names, namespaces and privileges, before anything is created. Returns 0
- * or an exit status with one line in err. */
-int lab_link_check(const struct lab_link_cfg *c, struct lab_link *l, char *err, size_t errlen);
+/* Takes the shared options (lab_link_opts) into c, sets up the output,
+ * and checks names, namespaces and privileges before anything is created.
+ * Returns 0 or an exit status with one line in err. */
+int lab_link_check(struct lab_link_cfg *c, struct lab_link *l, char *err, size_t errlen);
 /* Open both taps, install the stop signals, start a thread per direction. */
 int lab_link_start(const struct lab_link_cfg *c, struct lab_link *l, char *err, size_t errlen);
 /* The ready record: begin (tool, pid, taps); the tool adds its fields;

@@ -132,13 +132,8 @@ int lab_relay_main(int argc, char **argv)
 	c.b_if = renv.b_if;
 	c.ab_delay_us = renv.delay_ab_us;
 	c.ba_delay_us = renv.delay_ba_us;
-	c.spin_us = lab_link_opts.spin_us;
-	c.xmit_stamps = lab_link_opts.xmit_stamps;
-	c.rt_prio = lab_link_opts.rt_prio;
-	c.ready_file = lab_link_opts.ready_file;
 	if ((rc = lab_link_check(&c, &l, err, sizeof(err))))
 		goto fail;
-	out_setup(stdout, lab_link_opts.json);
 	if ((rc = lab_link_start(&c, &l, err, sizeof(err))))
 		goto fail;
 	r = calloc(1, sizeof(*r));

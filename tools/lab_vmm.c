@@ -230,13 +230,8 @@ int lab_vmm_main(int argc, char **argv)
 	c.b_if = venv.vm_if;
 	c.ab_delay_us = venv.delay_to_vm_us;
 	c.ba_delay_us = venv.delay_to_host_us;
-	c.spin_us = lab_link_opts.spin_us;
-	c.xmit_stamps = lab_link_opts.xmit_stamps;
-	c.rt_prio = lab_link_opts.rt_prio;
-	c.ready_file = lab_link_opts.ready_file;
 	if ((rc = lab_link_check(&c, &l, err, sizeof(err))))
 		goto fail;
-	out_setup(stdout, lab_link_opts.json);
 	if (venv.no_kvm) {
 		fprintf(stderr,
 			"netseg lab vmm-sim: --no-kvm: no KVM VM, the interrupt is a plain eventfd; "
