@@ -43,14 +43,27 @@ PIDS=()
 grep -v '^SUMMARY' "$TMP/pw"
 echo
 
-echo "== kernel_icmp_rtt on VM-S and VM-R (the seed's command line), 5 pings =="
+echo "== kernel_icmp_rtt on VM-S and VM-R, icmp_drop_detector on HS and HR (the seed's command lines) =="
+echo "   5 pings, then 2 more while an nftables rule on HR drops echo replies coming from VM-R"
 for role in vm-s vm-r; do
 	"$BIN/netseg" lab exec $role --prefix "$P" -- "$BIN/kernel_icmp_rtt" --src-ip 198.18.0.1 --dst-ip 198.18.0.2 \
 		--ready-file "$TMP/$role.ready" >"$TMP/$role.log" 2>&1 &
 	PIDS+=($!)
 	wait_ready "$TMP/$role.ready"
 done
+for role in hs hr; do
+	"$BIN/netseg" lab exec $role --prefix "$P" -- "$BIN/icmp_drop_detector" --src-ip 198.18.0.1 --dst-ip 198.18.0.2 \
+		--phy-interface phy0 --vm-interface vnet0 --timeout-ms 300 --ready-file "$TMP/$role.ready" >"$TMP/$role.log" 2>&1 &
+	PIDS+=($!)
+	wait_ready "$TMP/$role.ready"
+done
 "$BIN/netseg" lab exec vm-s --prefix "$P" -- ping -n -c 5 -i 0.2 198.18.0.2 >"$TMP/ping"
+"$BIN/netseg" lab exec hr --prefix "$P" -- nft -f - <<'NFT'
+table netdev netseg_demo { chain c { type filter hook ingress device vnet0 priority 0; icmp type echo-reply drop; }; }
+NFT
+"$BIN/netseg" lab exec vm-s --prefix "$P" -- ping -n -c 2 -i 0.2 -W 1 198.18.0.2 >/dev/null
+"$BIN/netseg" lab exec hr --prefix "$P" -- nft delete table netdev netseg_demo
+sleep 0.5
 for p in "${PIDS[@]}"; do kill -INT "$p"; wait "$p"; done
 PIDS=()
 echo "-- VM-S (sfsvm-send.log) --"
@@ -58,6 +71,14 @@ cat "$TMP/vm-s.log"
 echo
 echo "-- VM-R (sfsvm-recv.log), summary --"
 sed -n '/^SUMMARY/,$p' "$TMP/vm-r.log"
+echo
+echo "-- HS (host-send.log), echoes and drops --"
+grep -v -E '^(SUMMARY|DROP| |$|segment|ReqInternal|External|RepInternal|Total)' "$TMP/hs.log" | head -20
+grep -A2 '^DROP' "$TMP/hs.log" | head -6
+echo
+echo "-- HR (host-recv.log), echoes and drops --"
+grep -v -E '^(SUMMARY|DROP| |$|segment|ReqInternal|External|RepInternal|Total)' "$TMP/hr.log" | head -20
+grep -A2 '^DROP' "$TMP/hr.log" | head -6
 echo
 echo "== ping's own view =="
 tail -n 2 "$TMP/ping"
