@@ -104,6 +104,17 @@ dsts=$(echoes filt | jq -r .dst | sort -u | tr '\n' ' ')
 n=$(echoes filt | jq -r .seq | sort -un | wc -l)
 check rtt_dst_filter_keeps_only_matching_echoes "dsts [$dsts], $n seqs" test "$dsts" = "$B " -a "$n" -eq 10
 
+# 3b. --interface: the echo's interface in the list counts, others do not
+start ifok a --src-ip $A -i lo,veth-a
+start ifno a --src-ip $A -i lo
+ip netns exec "$(ns a)" ping -n -q -c 5 -i 0.05 $B >/dev/null 2>&1
+stop ifok
+stop ifno
+n_ok=$(echoes ifok | jq -r .seq | sort -un | wc -l)
+n_no=$(echoes ifno | wc -l)
+check rtt_interface_list_filters_in_kernel "with lo,veth-a $n_ok of 5, with lo only $n_no (want 0)" \
+	test "$n_ok" -eq 5 -a "$n_no" -eq 0
+
 # 4. --latency-us above every RTT: nothing leaves the kernel, and it says so
 start slow a --src-ip $A --latency-us 1000000
 ip netns exec "$(ns a)" ping -n -q -c 20 -i 0.02 $B >/dev/null 2>&1
