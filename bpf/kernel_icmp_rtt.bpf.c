@@ -381,19 +381,22 @@ int BPF_KPROBE(rtt_icmp_kp, struct sk_buff *skb)
 static __always_inline int handle_sk_ready(void *ctx, const struct sock *sk,
 					   enum netseg_tier tier)
 {
+	bool direct = netseg_tier_direct(tier);
+	struct rtt_where w = { .dev = NULL };
 	struct sk_buff *skb;
 
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != NETSEG_IPPROTO_ICMP)
+	/* every socket wake-up of the machine passes here: ICMP sockets of our
+	 * namespace only, before touching the queue */
+	if (!sk || NETSEG_READ(direct, sk, sk_protocol) != NETSEG_IPPROTO_ICMP)
+		return 0;
+	w.netns = direct ? sk->__sk_common.skc_net.net->ns.inum
+			 : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (netseg_netns_ino && w.netns != netseg_netns_ino)
 		return 0;
 	skb = BPF_CORE_READ(sk, sk_receive_queue.prev);
 	if (!skb || (void *)skb == (void *)&sk->sk_receive_queue)
 		return 0;
-	struct rtt_where w = {
-		.dev = NULL,
-		.ifindex = BPF_CORE_READ(skb, skb_iif),
-		.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
-	};
-
+	w.ifindex = BPF_CORE_READ(skb, skb_iif);
 	/* read from the socket's queue: no typed pointer here on any tier */
 	return handle_at(ctx, skb, &w, RTT_HOOK_SK_DATA_READY, tier, NETSEG_L3_AT_NETHDR, false);
 }
