@@ -55,13 +55,14 @@ static __always_inline int side_of(__u32 ifindex)
 /* Parse and match the flow; fills the key. Returns 1 for a request, 0 for
  * a reply, -1 for anything else. */
 static __always_inline int match_echo(struct sk_buff *skb, enum netseg_l3_at at, bool direct,
-				      struct idd_key *key)
+				      struct idd_key *key, bool count_rejects)
 {
 	struct netseg_pkt pkt;
 	int rc = netseg_parse_skb_tier(skb, at, &pkt, direct);
 
 	if (rc != NETSEG_PARSE_OK) {
-		netseg_count_parse_reject(rc);
+		if (count_rejects)
+			netseg_count_parse_reject(rc);
 		return -1;
 	}
 	if (pkt.l4proto != NETSEG_IPPROTO_ICMP)
@@ -120,7 +121,7 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 	side = side_of(ifindex);
 	if (side < 0)
 		return 0;
-	request = match_echo(skb, at, direct, &key);
+	request = match_echo(skb, at, direct, &key, true);
 	if (request < 0)
 		return 0;
 
@@ -243,8 +244,9 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 		return 0;
 	/* where the network header is depends on how far the packet got */
 	nh = BPF_CORE_READ(skb, network_header);
+	/* every free of the machine: a non-IP one is no reject of ours */
 	request = match_echo(skb, nh && nh != (__u16)~0U ? NETSEG_L3_AT_NETHDR : NETSEG_L3_AT_DATA,
-			     false, &key);
+			     false, &key, false);
 	if (request < 0)
 		return 0;
 	e = bpf_map_lookup_elem(&echoes, &key);

@@ -112,12 +112,6 @@ static __always_inline int netseg_parse_skb_tier(const struct sk_buff *skb, enum
 	return NETSEG_PARSE_OK;
 }
 
-static __always_inline int netseg_parse_skb(const struct sk_buff *skb, enum netseg_l3_at at,
-					     struct netseg_pkt *pkt)
-{
-	return netseg_parse_skb_tier(skb, at, pkt, false);
-}
-
 /* Count a rejection by reason so the summary explains what was skipped. */
 static __always_inline void netseg_count_parse_reject(int rc)
 {

@@ -10,6 +10,7 @@
 
 #include <argp.h>
 #include "lab_tap.h"
+#include "lib/output.h"
 
 struct lab_link_cfg {
 	const char *tool;                          /* "vmm-sim", "relay" */
@@ -44,6 +45,7 @@ struct lab_link {
 	struct lab_pump ab, ba;
 	pthread_t th_ab, th_ba;
 	bool started_ab, started_ba;
+	struct out_rec rec;        /* the ready and exit records */
 };
 
 void lab_link_init(struct lab_link *l);

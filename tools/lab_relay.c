@@ -118,7 +118,7 @@ int lab_relay_main(int argc, char **argv)
 		.ab_signal_fd = -1,
 	};
 	char err[512] = "";
-	struct out_rec *r = NULL;
+	struct out_rec *r = &l.rec;
 	int rc;
 
 	cli_set_tool("netseg lab relay");
@@ -136,13 +136,6 @@ int lab_relay_main(int argc, char **argv)
 		goto fail;
 	if ((rc = lab_link_start(&c, &l, err, sizeof(err))))
 		goto fail;
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		snprintf(err, sizeof(err), "out of memory");
-		rc = LAB_EXIT_RESOURCE;
-		lab_stop_request();
-		goto fail;
-	}
 	lab_link_ready_begin(&c, &l, r);
 	if ((rc = lab_link_ready_end(&c, &l, r)))
 		goto cleanup;
@@ -157,6 +150,5 @@ fail:
 		fprintf(stderr, "netseg lab relay: %s\n", err);
 cleanup:
 	lab_link_close(&l);
-	free(r);
 	return rc;
 }

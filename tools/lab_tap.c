@@ -337,11 +337,6 @@ int lab_stop_fd(void)
 	return stop_efd;
 }
 
-int lab_stop_signal(void)
-{
-	return stop_sig;
-}
-
 void lab_stop_request(void)
 {
 	uint64_t one = 1;

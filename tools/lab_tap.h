@@ -97,7 +97,6 @@ void lab_tap_text(const struct lab_tap *tap, char *buf, size_t len);
  * stop eventfd readable, which every pump polls; SIGPIPE is ignored. */
 int lab_stop_install(void);
 int lab_stop_fd(void);
-int lab_stop_signal(void);       /* 0: stopped by a pump's error */
 void lab_stop_request(void);
 const char *lab_ended_by(void);  /* "SIGTERM", "SIGINT" or "error" */
 

@@ -216,7 +216,7 @@ int lab_vmm_main(int argc, char **argv)
 		.spin_undelayed = false,
 	};
 	char err[512] = "";
-	struct out_rec *r = NULL;
+	struct out_rec *r = &l.rec;
 	int rc;
 
 	cli_set_tool("netseg lab vmm-sim");
@@ -250,13 +250,6 @@ int lab_vmm_main(int argc, char **argv)
 		goto fail;
 
 	/* ready: taps, VM and threads exist */
-	r = calloc(1, sizeof(*r));
-	if (!r) {
-		snprintf(err, sizeof(err), "out of memory");
-		rc = LAB_EXIT_RESOURCE;
-		lab_stop_request();
-		goto fail;
-	}
 	lab_link_ready_begin(&c, &l, r);
 	out_bool(r, "kvm", NULL, k.kvm, 0);
 	out_bool(r, "vcpu", NULL, k.vcpu, OUT_TEXT_HIDE);
@@ -284,6 +277,5 @@ fail:
 cleanup:
 	lab_link_close(&l);
 	kvm_close(&k);
-	free(r);
 	return rc;
 }

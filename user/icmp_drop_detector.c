@@ -49,7 +49,6 @@ static struct env {
 	uint64_t timeout_ms;
 	struct stats req_internal, external, rep_internal, total;
 	uint64_t drops[N_DROP_CLASSES];
-	uint64_t drops_with_reason[N_DROP_CLASSES];
 	uint64_t reason_count[MAX_REASONS];
 	uint64_t complete, oriented[2];
 	char *reason_names[MAX_REASONS];
@@ -271,6 +270,9 @@ static void add_points_json(struct tracer *t, struct out_rec *r, const struct id
 	out_json(r, "points", buf, NULL, OUT_TEXT_HIDE);
 }
 
+/* One record at a time: the ring buffer callback is not reentered. */
+static struct out_rec rec;
+
 static void emit_echo(struct tracer *t, const struct idd_echo *e)
 {
 	const struct idd_point_stamp *p = e->pt;
@@ -278,7 +280,7 @@ static void emit_echo(struct tracer *t, const struct idd_echo *e)
 	uint64_t ext = p[IDD_REP_RX].ts_ns - p[IDD_REQ_TX].ts_ns;
 	uint64_t rep = p[IDD_REP_TX].ts_ns - p[IDD_REP_RX].ts_ns;
 	uint64_t total = p[IDD_REP_TX].ts_ns - p[IDD_REQ_RX].ts_ns;
-	struct out_rec *r = malloc(sizeof(*r));
+	struct out_rec *r = &rec;
 
 	env.complete++;
 	env.oriented[e->rx_side & 1]++;
@@ -286,8 +288,6 @@ static void emit_echo(struct tracer *t, const struct idd_echo *e)
 	stats_add(&env.external, ext);
 	stats_add(&env.rep_internal, rep);
 	stats_add(&env.total, total);
-	if (!r)
-		return;
 	out_begin(r, "echo");
 	add_header(t, r, e, p[IDD_REQ_RX].ts_ns);
 	out_str(r, "rx_if", NULL, p[IDD_REQ_RX].ifname, 0);
@@ -303,7 +303,6 @@ static void emit_echo(struct tracer *t, const struct idd_echo *e)
 	out_u64(r, "total_ns", NULL, total, OUT_TEXT_HIDE);
 	add_points_json(t, r, e);
 	out_emit(r);
-	free(r);
 }
 
 /* A drop: detected by the kernel freeing a packet of the echo (at once),
@@ -313,7 +312,7 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, bool by_free)
 	const struct idd_point_stamp *p = e->pt;
 	enum drop_class cls;
 	char rbuf[32], sbuf[192];
-	struct out_rec *r = malloc(sizeof(*r));
+	struct out_rec *r = &rec;
 
 	if (by_free)
 		cls = e->freed_is_reply ? DROP_REP_INSIDE : DROP_REQ_INSIDE;
@@ -325,15 +324,10 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, bool by_free)
 		cls = DROP_REP_INSIDE;
 	/* a free seen earlier already reported this echo's drop */
 	if (!by_free && e->freed)
-		goto out;
-	env.drops[cls]++;
-	if (e->freed) {
-		env.drops_with_reason[cls]++;
-		if (e->freed_reason < MAX_REASONS)
-			env.reason_count[e->freed_reason]++;
-	}
-	if (!r)
 		return;
+	env.drops[cls]++;
+	if (e->freed && e->freed_reason < MAX_REASONS)
+		env.reason_count[e->freed_reason]++;
 	out_begin(r, "drop");
 	out_str(r, "banner", NULL, "DROP", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	add_header(t, r, e, by_free ? e->freed_ts_ns : p[IDD_REQ_RX].ts_ns);
@@ -357,24 +351,22 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, bool by_free)
 	}
 	add_points_json(t, r, e);
 	out_emit(r);
-out:
-	free(r);
 }
 
 static void emit_point(struct tracer *t, const struct idd_echo *e, unsigned point)
 {
-	struct out_rec r;
+	struct out_rec *r = &rec;
 
 	if (point >= IDD_N_POINTS)
 		return;
-	out_begin(&r, "point");
-	out_str(&r, "banner", NULL, "POINT", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	add_header(t, &r, e, e->pt[point].ts_ns);
-	out_str(&r, "point", NULL, point_text[point], OUT_TEXT_BARE);
-	out_str(&r, "ifname", NULL, e->pt[point].ifname, OUT_TEXT_BARE);
-	out_u64(&r, "ts_ns", NULL, e->pt[point].ts_ns, OUT_TEXT_HIDE);
-	out_u64(&r, "cpu", NULL, e->pt[point].cpu, 0);
-	out_emit(&r);
+	out_begin(r, "point");
+	out_str(r, "banner", NULL, "POINT", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	add_header(t, r, e, e->pt[point].ts_ns);
+	out_str(r, "point", NULL, point_text[point], OUT_TEXT_BARE);
+	out_str(r, "ifname", NULL, e->pt[point].ifname, OUT_TEXT_BARE);
+	out_u64(r, "ts_ns", NULL, e->pt[point].ts_ns, OUT_TEXT_HIDE);
+	out_u64(r, "cpu", NULL, e->pt[point].cpu, 0);
+	out_emit(r);
 }
 
 struct ctx {

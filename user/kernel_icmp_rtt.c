@@ -227,15 +227,14 @@ static int handle_echo(void *ctx, void *data, size_t size)
 	uint64_t p1, p2, inter, total;
 	char stages[4096], line[1024], stack_json[4096], stack_text[4096], tsbuf[32];
 	size_t off = 0;
-	struct out_rec *r;
+	/* one record at a time: the ring buffer callback is not reentered */
+	static struct out_rec rec;
+	struct out_rec *r = &rec;
 	bool tx = e->direction == RTT_DIR_TX;
 	static const char *const stage_names[RTT_N_STAGES] = { "p1_start", "p1_end", "p2_start",
 							       "p2_end" };
 
 	if (size < sizeof(*e))
-		return 0;
-	r = malloc(sizeof(*r));
-	if (!r)
 		return 0;
 	t->records++;
 	p1 = st[RTT_P1_END].ts_ns - st[RTT_P1_START].ts_ns;
@@ -266,8 +265,9 @@ static int handle_echo(void *ctx, void *data, size_t size)
 
 		memcpy(ifname, s->ifname, 16);
 		ifname[16] = 0;
-		stack_json_and_text(bpf_map__fd(skel->maps.stacks), s->stack_id, stack_json,
-				    sizeof(stack_json), stack_text, sizeof(stack_text));
+		if (env.stacks)
+			stack_json_and_text(bpf_map__fd(skel->maps.stacks), s->stack_id, stack_json,
+					    sizeof(stack_json), stack_text, sizeof(stack_text));
 		if (i == RTT_P1_START || i == RTT_P2_START) {
 			snprintf(line, sizeof(line), "Path %d (%s, %s):", i == RTT_P1_START ? 1 : 2,
 				 i == RTT_P1_START ? "request" : "reply",
@@ -305,7 +305,6 @@ static int handle_echo(void *ctx, void *data, size_t size)
 	out_ns(r, "inter_ns", "Inter-Path Latency:", inter, OUT_TEXT_NEWLINE);
 	out_ns(r, "total_ns", "Total RTT:", total, OUT_TEXT_NEWLINE);
 	out_emit(r);
-	free(r);
 	return 0;
 }
 

@@ -37,10 +37,20 @@ for tier in tp_btf raw_tp tp; do
 	check "idd_forced_${tier}_reports_every_echo" "seqs [$got]" test "$got" = "$(seq -s' ' 1 10)"
 done
 
-# fixed orientation: requests arriving on the tx side are not ours
-run fixed b $A 5 --rx-iface h-a --tx-iface h-b
-n=$(jq -r 'select(.type=="echo" or .type=="drop")' "$T_TMP/fixed" | grep -c '"seq"')
-check idd_fixed_orientation_ignores_requests_from_tx_side "$n echoes or drops for pings entering on --tx-iface" test "$n" -eq 0
+# fixed orientation: requests arriving on the tx side are not ours, those
+# arriving on the rx side are (pinged in the same run, so nothing at all
+# would not pass)
+t_bg "$T_TMP/fixed" ip netns exec "$(ns h)" "$IDD" -j --timeout-ms 300 --ready-file "$T_TMP/fixed.ready" \
+	--rx-iface h-a --tx-iface h-b
+fixed_pid=$T_LAST_PID
+t_wait_file "$T_TMP/fixed.ready" 10
+ip netns exec "$(ns b)" ping -n -q -c 5 -i 0.02 -W 1 $A >/dev/null 2>&1
+ip netns exec "$(ns a)" ping -n -q -c 3 -i 0.02 -W 1 $B >/dev/null 2>&1
+t_stop $fixed_pid INT
+n=$(jq -r --arg b $B 'select((.type=="echo" or .type=="drop") and .src==$b)' "$T_TMP/fixed" | grep -c '"seq"')
+own=$(jq -r --arg a $A 'select(.type=="echo" and .src==$a) | .seq' "$T_TMP/fixed" | sort -un | wc -l)
+check idd_fixed_orientation_ignores_requests_from_tx_side "$n echoes or drops for pings entering on --tx-iface, $own of 3 from the rx side" \
+	test "$n" -eq 0 -a "$own" -eq 3
 run byp b $A 5 --vm-interface h-a --phy-interface h-b
 got=$(seqs byp)
 rx=$(jq -r 'select(.type=="echo") | .rx_if' "$T_TMP/byp" | sort -u)

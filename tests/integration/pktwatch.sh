@@ -115,12 +115,15 @@ t_bg "$T_TMP/all.json" ip netns exec "$(ns a)" "$PW" -j --netns all --host 198.1
 all_pid=$T_LAST_PID
 t_wait_file "$T_TMP/iso.ready" 10 && t_wait_file "$T_TMP/all.ready" 10
 ip netns exec "$(ns c)" ping -n -c 3 -i 0.2 198.18.21.2 >/dev/null 2>&1
+# and its own namespace's pings, so that seeing nothing proves the filter
+ip netns exec "$(ns a)" ping -n -c 2 -i 0.2 198.18.20.2 >/dev/null 2>&1
 t_stop $iso_pid TERM
 t_stop $all_pid TERM
-n_iso=$(jq -r 'select(.type=="pkt")' "$T_TMP/iso.json" | grep -c '"seq"')
+n_iso=$(jq -r 'select(.type=="pkt" and (.src=="198.18.21.2" or .dst=="198.18.21.2"))' "$T_TMP/iso.json" | grep -c '"seq"')
+n_own=$(jq -r 'select(.type=="pkt" and .stage=="xmit" and .dst=="198.18.20.2") | .seq' "$T_TMP/iso.json" | sort -un | wc -l)
 n_all=$(jq -r 'select(.type=="pkt" and .icmp_type==8 and .stage=="xmit") | .seq' "$T_TMP/all.json" | sort -un | wc -l)
-check pktwatch_default_netns_ignores_other_namespaces "saw $n_iso records of pings in another namespace" \
-	test "$n_iso" -eq 0
+check pktwatch_default_netns_ignores_other_namespaces "saw $n_iso records of pings in another namespace, $n_own of 2 of its own" \
+	test "$n_iso" -eq 0 -a "$n_own" -eq 2
 check pktwatch_netns_all_sees_other_namespaces "saw $n_all of 3 requests with --netns all" \
 	test "$n_all" -eq 3
 check pktwatch_sigterm_prints_summary "no summary with ended_by SIGTERM" \

@@ -82,7 +82,7 @@ static void icmp_echo_at_data(void **state)
 
 	(void)state;
 	build(&f, 1, echo_req, sizeof(echo_req), 0);
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_OK);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
 	assert_int_equal(p.l4proto, 1);
 	assert_int_equal(p.icmp_type, 8);
 	assert_int_equal(p.sport, 0x1234); /* id */
@@ -101,7 +101,7 @@ static void icmp_echo_at_network_header_with_data_at_mac(void **state)
 	/* transmit side: data points at the Ethernet header */
 	f.skb.data -= 14;
 	f.skb.len += 14;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_NETHDR, &p), NETSEG_PARSE_OK);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_NETHDR, &p, false), NETSEG_PARSE_OK);
 	assert_int_equal(p.dport, 7);
 }
 
@@ -113,11 +113,11 @@ static void udp_and_tcp_ports(void **state)
 
 	(void)state;
 	build(&f, 17, ports, sizeof(ports), 0);
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_OK);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
 	assert_int_equal(p.sport, 8080);
 	assert_int_equal(p.dport, 53);
 	build(&f, 6, ports, sizeof(ports), 0);
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_OK);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
 	assert_int_equal(p.l4proto, 6);
 	assert_int_equal(p.sport, 8080);
 }
@@ -132,7 +132,7 @@ static void ipv6_rejected_cleanly_and_counted(void **state)
 	(void)state;
 	build(&f, 1, echo_req, sizeof(echo_req), 0);
 	f.skb.protocol = htons(0x86DD);
-	rc = netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p);
+	rc = netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false);
 	assert_int_equal(rc, NETSEG_PARSE_IPV6);
 	netseg_count_parse_reject(rc);
 	assert_int_equal(counted[NETSEG_CNT_IPV6], before + 1);
@@ -146,7 +146,7 @@ static void arp_is_not_ip(void **state)
 	(void)state;
 	build(&f, 1, echo_req, sizeof(echo_req), 0);
 	f.skb.protocol = htons(0x0806);
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_NOT_IP);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_NOT_IP);
 }
 
 static void bad_ip_version_rejected(void **state)
@@ -157,10 +157,10 @@ static void bad_ip_version_rejected(void **state)
 	(void)state;
 	build(&f, 1, echo_req, sizeof(echo_req), 0);
 	((struct iphdr *)f.skb.data)->version = 6;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_NOT_IP);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_NOT_IP);
 	((struct iphdr *)f.skb.data)->version = 4;
 	((struct iphdr *)f.skb.data)->ihl = 4;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_NOT_IP);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_NOT_IP);
 }
 
 static void unset_network_header_rejected(void **state)
@@ -171,9 +171,9 @@ static void unset_network_header_rejected(void **state)
 	(void)state;
 	build(&f, 1, echo_req, sizeof(echo_req), 0);
 	f.skb.network_header = 0;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_NETHDR, &p), NETSEG_PARSE_NO_L3);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_NETHDR, &p, false), NETSEG_PARSE_NO_L3);
 	f.skb.network_header = 0xffff;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_NETHDR, &p), NETSEG_PARSE_NO_L3);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_NETHDR, &p, false), NETSEG_PARSE_NO_L3);
 }
 
 static void headers_outside_linear_part_rejected(void **state)
@@ -185,9 +185,9 @@ static void headers_outside_linear_part_rejected(void **state)
 	build(&f, 1, echo_req, sizeof(echo_req), 0);
 	/* all but 24 bytes in page frags: the ICMP header is not linear */
 	f.skb.data_len = f.skb.len - 24;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_SHORT);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_SHORT);
 	f.skb.data_len = f.skb.len - 10;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_SHORT);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_SHORT);
 }
 
 static void non_first_fragment_has_no_ports(void **state)
@@ -197,7 +197,7 @@ static void non_first_fragment_has_no_ports(void **state)
 
 	(void)state;
 	build(&f, 17, echo_req, sizeof(echo_req), 185);
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_FRAGMENT);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_FRAGMENT);
 	assert_int_equal(p.l4proto, 17);
 	assert_int_equal(p.sport, 0);
 }
@@ -212,7 +212,7 @@ static void ip_options_shift_l4(void **state)
 	/* 4 bytes of options (NOPs) before the ICMP header */
 	build(&f, 1, l4, sizeof(l4), 0);
 	((struct iphdr *)f.skb.data)->ihl = 6;
-	assert_int_equal(netseg_parse_skb(&f.skb, NETSEG_L3_AT_DATA, &p), NETSEG_PARSE_OK);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
 	assert_int_equal(p.icmp_type, 8);
 	assert_int_equal(p.sport, 0xabcd);
 	assert_int_equal(p.dport, 256);

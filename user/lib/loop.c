@@ -40,11 +40,6 @@ int loop_stop_signal(void)
 	return stop_sig;
 }
 
-void loop_request_stop(void)
-{
-	stop_flag = 1;
-}
-
 const char *loop_end_name(enum loop_end e)
 {
 	switch (e) {

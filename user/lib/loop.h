@@ -23,7 +23,6 @@ enum loop_end {
 int loop_signals_install(void);
 bool loop_stop_requested(void);
 int loop_stop_signal(void);      /* the signal that stopped us, 0 if none */
-void loop_request_stop(void);
 
 /* tick runs every tick_ms (0: 1000) and may return non-zero to end the
  * loop (as LOOP_END_ERROR). */
