@@ -104,7 +104,20 @@ ippantime:
 # ---- tests ------------------------------------------------------------------
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit $< $(LIB_OBJS) -lcmocka $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit $< $(LIB_OBJS) -lcmocka $(BPF_LIBS) -o $@
+
+# A unit test with a BPF half (tests/unit/<n>.bpf.c) gets its skeleton first.
+UNIT_BPF := $(patsubst tests/unit/%.bpf.c,%,$(wildcard tests/unit/*.bpf.c))
+$(OUTPUT)/tests/%.bpf.o: tests/unit/%.bpf.c $(BPF_HDRS) $(VMLINUX_DIR)/vmlinux.h | $(OUTPUT)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/unit -c $< -o $@.tmp
+	$(Q)$(LLVM_STRIP) -g $@.tmp -o $@ && rm -f $@.tmp
+
+$(OUTPUT)/tests/%.skel.h: $(OUTPUT)/tests/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(foreach p,$(UNIT_BPF),$(eval $(OUTPUT)/tests/test_$(p): $(OUTPUT)/tests/$(p).skel.h))
 
 unit: $(UNIT_BINS)
 
