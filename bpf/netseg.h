@@ -32,8 +32,14 @@ enum netseg_counter {
 	NETSEG_CNT_MAP_FULL,         /* a map insert failed */
 	NETSEG_CNT_EVICTED,          /* an incomplete item was evicted (LRU) */
 	NETSEG_CNT_FILTERED,         /* matched the flow but below a threshold */
+	/* spans (netseg_span.bpf.h): the same accounting in every tracer */
+	NETSEG_CNT_SPAN_STARTED,     /* a start stamp created a span */
+	NETSEG_CNT_SPAN_COMPLETED,   /* every required stage stamped: claimed once */
+	NETSEG_CNT_SPAN_REPLACED,    /* a new start with the same key ended a stale span */
+	NETSEG_CNT_SPAN_DUPLICATE,   /* another hook of the start family, same packet */
+	NETSEG_CNT_SPAN_ORPHAN,      /* a later stage for a key with no span */
 	NETSEG_CNT_TOOL0,            /* first of the tool-specific counters */
-	NETSEG_CNT_MAX = 16,
+	NETSEG_CNT_MAX = 24,
 };
 
 /* Result of the shared packet parser; >0 values are reasons for rejection. */
@@ -45,6 +51,48 @@ enum netseg_parse_rc {
 	NETSEG_PARSE_SHORT,          /* headers not in the linear part of the skb */
 	NETSEG_PARSE_READ,           /* reading kernel memory failed */
 	NETSEG_PARSE_FRAGMENT,       /* IPv4 non-first fragment: no L4 header */
+};
+
+/* One stage of a span: when and where it was stamped. */
+struct netseg_stamp {
+	__u64 ts_ns;                 /* CLOCK_MONOTONIC; 0: not stamped */
+	__u64 skb;                   /* kernel address of the packet here: tells the packet
+				      * itself from a copy of it (never dereferenced) */
+	__u32 cpu;
+	__u32 pid;                   /* thread group id of the current task */
+	__u32 ifindex;
+	__s32 stack_id;              /* kernel stack id, <0: none */
+	__u8 tier;                   /* enum netseg_tier */
+	__u8 hook;                   /* the tool's hook id */
+	__u8 pad[6];
+	char comm[16];
+	char ifname[16];
+};
+
+#define NETSEG_SPAN_MAX_STAGES 8
+
+/* The head of every span value: first member of a tool's value struct, so
+ * user space finds it at offset 0 whatever the tool. */
+struct netseg_span {
+	__u64 start_ns;              /* the start stamp: age for expiry and replacement */
+	__u32 barrier;               /* bumped atomically after each stamp, see netseg_span_stamped() */
+	__u32 pad;
+};
+
+/* What a ring-buffer record of a span says happened to it. */
+enum netseg_span_event {
+	NETSEG_SPAN_EV_COMPLETE = 1, /* every required stage stamped */
+	NETSEG_SPAN_EV_REPLACED = 2, /* ended by a new start with its key (stale or another packet) */
+	NETSEG_SPAN_EV_EXPIRED = 3,  /* user space: incomplete past the timeout */
+	NETSEG_SPAN_EV_STAGE = 4,    /* one stage as it happens (verbose tools) */
+	NETSEG_SPAN_EV_TOOL0 = 16,   /* first tool-specific record kind */
+};
+
+/* Precedes the span value in every ring-buffer record of a span. */
+struct netseg_rec_hdr {
+	__u8 kind;                   /* enum netseg_span_event */
+	__u8 stage;                  /* NETSEG_SPAN_EV_STAGE: which one */
+	__u8 pad[6];
 };
 
 #define NETSEG_MAX_IFS 8

@@ -135,6 +135,14 @@ void out_ip4(struct out_rec *r, const char *key, const char *label, uint32_t be_
 		f->u = be_addr;
 }
 
+void out_sns(struct out_rec *r, const char *key, const char *label, int64_t ns, unsigned flags)
+{
+	struct out_field *f = add(r, key, label, OUT_SNS, flags);
+
+	if (f)
+		f->s = ns;
+}
+
 void out_ns(struct out_rec *r, const char *key, const char *label, uint64_t ns, unsigned flags)
 {
 	struct out_field *f = add(r, key, label, OUT_NS, flags);
@@ -255,6 +263,13 @@ static void render_value_text(struct sbuf *b, const struct out_field *f, bool la
 		sb_put(b, "%" PRIu64 ".%03" PRIu64 "%s", f->u / 1000, f->u % 1000,
 		       label_colon ? " us" : "");
 		break;
+	case OUT_SNS: {
+		uint64_t mag = f->s < 0 ? -(uint64_t)f->s : (uint64_t)f->s;
+
+		sb_put(b, "%s%" PRIu64 ".%03" PRIu64 "%s", f->s < 0 ? "-" : "", mag / 1000, mag % 1000,
+		       label_colon ? " us" : "");
+		break;
+	}
 	case OUT_WALL:
 		fmt_wall(tmp, sizeof(tmp), f->u);
 		sb_put(b, "%s", tmp);
@@ -276,6 +291,7 @@ static void render_value_json(struct sbuf *b, const struct out_field *f)
 		sb_put(b, "%" PRIu64, f->u);
 		break;
 	case OUT_S64:
+	case OUT_SNS:
 		sb_put(b, "%" PRId64, f->s);
 		break;
 	case OUT_F64:

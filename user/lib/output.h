@@ -20,6 +20,7 @@ enum out_kind {
 	OUT_STR,
 	OUT_IP4,      /* u: IPv4 address in network order */
 	OUT_NS,       /* u: duration in ns; text shows us with 3 decimals */
+	OUT_SNS,      /* s: signed duration in ns, shown like OUT_NS */
 	OUT_WALL,     /* u: ns since the epoch; text shows local HH:MM:SS.uuuuuu */
 	OUT_JSON,     /* str: a ready JSON value (array/object); text shows `text` */
 };
@@ -73,6 +74,7 @@ void out_str(struct out_rec *r, const char *key, const char *label, const char *
 void out_ip4(struct out_rec *r, const char *key, const char *label, uint32_t be_addr,
 	     unsigned flags);
 void out_ns(struct out_rec *r, const char *key, const char *label, uint64_t ns, unsigned flags);
+void out_sns(struct out_rec *r, const char *key, const char *label, int64_t ns, unsigned flags);
 void out_wall(struct out_rec *r, const char *key, const char *label, uint64_t wall_ns,
 	      unsigned flags);
 void out_json(struct out_rec *r, const char *key, const char *json, const char *text,

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Spans: the one correlation mechanism of every netseg tracer. A span is a
+ * map entry (key chosen by the tool) whose value starts with struct
+ * netseg_span and holds one struct netseg_stamp per stage. Rules:
+ *
+ *  - Only the start stage creates a span. A start for a key that already
+ *    has one replaces it when the old one is stale (older than the timeout),
+ *    belongs to another packet (another skb), or already went past its start
+ *    stage; the old span is reported as REPLACED, never merged with the new
+ *    packet. Otherwise it is the same packet seen by another hook of the
+ *    start family (first wins).
+ *  - A span completes when every required stage is stamped, in any order.
+ *  - Whoever reports a span (completion here, replacement here, expiry in
+ *    user space) first deletes its entry; only the caller whose delete
+ *    succeeded hands its copy on. So each span is reported exactly once
+ *    even when CPUs and the user-space sweep race for it.
+ *
+ * Include after netseg_emit.bpf.h. The loader sets netseg_span_timeout_ns.
+ */
+#ifndef NETSEG_SPAN_BPF_H
+#define NETSEG_SPAN_BPF_H
+
+#include "netseg.h"
+
+#define NETSEG_EEXIST 17
+
+/* Spans older than this are stale: replaced by a new start, expired by the
+ * user-space sweep. Written by the loader between open and load. */
+const volatile __u64 netseg_span_timeout_ns = 1000000000ull;
+
+static __always_inline __u32 netseg_span_mask(const struct netseg_stamp *st, __u32 n_stages)
+{
+	__u32 mask = 0;
+
+#pragma unroll
+	for (__u32 i = 0; i < NETSEG_SPAN_MAX_STAGES; i++)
+		if (i < n_stages && st[i].ts_ns)
+			mask |= 1u << i;
+	return mask;
+}
+
+/* Publish a stamp whose other fields are filled: the time goes in last, so
+ * a CPU that sees it set copies a whole stamp. */
+static __always_inline void netseg_stamp_commit(struct netseg_stamp *s, __u64 now)
+{
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&s->ts_ns = now;
+}
+
+/* Report a span and remove it, if nobody else did first. Returns 0 when
+ * this caller's delete removed it (the record went out, or was counted as
+ * lost when the ring buffer was full), -1 when another one had it. */
+static __always_inline int netseg_span_claim(void *map, const void *key, const void *val,
+					     __u32 size, __u8 kind)
+{
+	struct netseg_rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h) + size, 0);
+
+	if (h) {
+		h->kind = kind;
+		h->stage = 0;
+		/* the value may be changed by another CPU: copy before the delete
+		 * that makes it ours, so what goes out is what was claimed */
+		bpf_probe_read_kernel(h + 1, size, val);
+	}
+	if (bpf_map_delete_elem(map, key)) {
+		if (h)
+			bpf_ringbuf_discard(h, BPF_RB_NO_WAKEUP);
+		return -1;
+	}
+	if (h)
+		netseg_submit(h);
+	else
+		netseg_count(NETSEG_CNT_RB_LOST);
+	return 0;
+}
+
+/*
+ * A start-stage packet arrived for a key whose span is `old` (NULL: none).
+ * Returns true when the caller should create a new span (after reporting
+ * `old` as replaced), false when `old` is this very packet seen again.
+ */
+static __always_inline bool netseg_span_start_ok(void *map, const void *key, const void *old,
+						 const struct netseg_span *sp,
+						 const struct netseg_stamp *st, __u32 size,
+						 __u32 start_stage, __u32 n_stages, __u64 now, __u64 skb)
+{
+	bool stale, other_packet, went_on;
+
+	if (!old)
+		return true;
+	/* signed: a span started on another CPU a moment after `now` is new */
+	stale = (__s64)(now - sp->start_ns) > (__s64)netseg_span_timeout_ns;
+	other_packet = st[start_stage].skb != skb;
+	went_on = netseg_span_mask(st, n_stages) & ~(1u << start_stage);
+	if (!stale && !other_packet && !went_on) {
+		netseg_count(NETSEG_CNT_SPAN_DUPLICATE);
+		return false;
+	}
+	if (netseg_span_claim(map, key, old, size, NETSEG_SPAN_EV_REPLACED) == 0)
+		netseg_count(NETSEG_CNT_SPAN_REPLACED);
+	return true;
+}
+
+/* Insert a span built by the caller (start stamp committed, start_ns set). */
+static __always_inline void netseg_span_insert(void *map, const void *key, const void *val)
+{
+	long rc = bpf_map_update_elem(map, key, val, BPF_NOEXIST);
+
+	if (rc == 0)
+		netseg_count(NETSEG_CNT_SPAN_STARTED);
+	else if (rc == -NETSEG_EEXIST)
+		/* another CPU's start hook of the same packet won the race */
+		netseg_count(NETSEG_CNT_SPAN_DUPLICATE);
+	else
+		netseg_count(NETSEG_CNT_MAP_FULL);
+}
+
+/*
+ * After a later stage's stamp was committed into `val`: report the span if
+ * every required stage is now stamped. Two CPUs committing the last two
+ * stamps at once must not both miss the other's: the locked add orders each
+ * CPU's stamp before its check (a full barrier on x86), so at least one of
+ * them sees both, and the claim lets only one report.
+ */
+static __always_inline void netseg_span_stamped(void *map, const void *key, void *val, __u32 size,
+						struct netseg_span *sp,
+						const struct netseg_stamp *st, __u32 n_stages,
+						__u32 required)
+{
+	__sync_fetch_and_add(&sp->barrier, 1);
+	if ((netseg_span_mask(st, n_stages) & required) != required)
+		return;
+	if (netseg_span_claim(map, key, val, size, NETSEG_SPAN_EV_COMPLETE) == 0)
+		netseg_count(NETSEG_CNT_SPAN_COMPLETED);
+}
+
+/* A copy of a span as it is now, without claiming it (verbose stage records). */
+static __always_inline void netseg_span_emit_stage(const void *val, __u32 size, __u8 stage)
+{
+	struct netseg_rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h) + size, 0);
+
+	if (!h) {
+		netseg_count(NETSEG_CNT_RB_LOST);
+		return;
+	}
+	h->kind = NETSEG_SPAN_EV_STAGE;
+	h->stage = stage;
+	bpf_probe_read_kernel(h + 1, size, val);
+	netseg_submit(h);
+}
+
+/* The fields every stamp has; the tool adds ifname, stack and the time. */
+static __always_inline void netseg_stamp_fill(struct netseg_stamp *s, __u64 skb, __u32 ifindex,
+					      __u8 tier, __u8 hook)
+{
+	s->skb = skb;
+	s->cpu = bpf_get_smp_processor_id();
+	s->pid = bpf_get_current_pid_tgid() >> 32;
+	s->ifindex = ifindex;
+	s->stack_id = -1;
+	s->tier = tier;
+	s->hook = hook;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+}
+
+#endif /* NETSEG_SPAN_BPF_H */

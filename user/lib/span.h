@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The user half of spans (bpf/netseg_span.bpf.h): the expiry sweep, the
+ * accounting every tracer reports the same way, and segments declared once
+ * (a segment is a pair of stages) from which statistics, record fields and
+ * the summary all come.
+ */
+#ifndef NETSEG_SPAN_H
+#define NETSEG_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "netseg.h"
+#include "loop.h"
+#include "output.h"
+#include "stats.h"
+
+struct tracer;
+
+/* A span map: the value starts with struct netseg_span. */
+struct span_map {
+	int fd;
+	size_t key_size;
+	size_t value_size;
+};
+
+typedef void (*span_expired_fn)(void *ctx, const void *key, const void *value);
+
+/*
+ * Expire the spans whose start is more than timeout_ns before `now_ns`
+ * (CLOCK_MONOTONIC, read by the caller before the sweep): fn sees each one
+ * exactly once, and only when this sweep's delete removed it, so a span
+ * that completes or is replaced in the kernel meanwhile is never reported
+ * twice. Spans started after `now_ns` are left alone (signed age). Returns
+ * how many expired, or a negative errno when memory ran out.
+ */
+long span_sweep(const struct span_map *m, uint64_t now_ns, uint64_t timeout_ns, span_expired_fn fn,
+		void *ctx);
+
+/* Entries in the map now. */
+uint64_t span_in_flight(const struct span_map *m);
+
+/* What happened to the spans of a run. evicted is what the LRU map dropped
+ * silently: started and not otherwise accounted for. */
+struct span_acct {
+	uint64_t started, completed, replaced, expired, in_flight, evicted;
+	uint64_t duplicate, orphan, lost_records;
+};
+
+/* cnt: the summed netseg_counters; expired: counted by the tool's sweep. */
+void span_acct_make(struct span_acct *a, const uint64_t *cnt, uint64_t expired,
+		    uint64_t in_flight);
+/* The standard fields, "<noun>_started" ... in JSON, "started" ... in text. */
+void span_acct_fields(struct out_rec *r, const struct span_acct *a, const char *noun);
+
+/* ---- segments ---------------------------------------------------------- */
+
+enum span_seg_text {
+	SPAN_SEG_TEXT_LINE,   /* an indented line "Label: 12.345 us" (label ends with ':') */
+	SPAN_SEG_TEXT_INLINE, /* "Label=12.345" in microseconds, on the record's line */
+};
+
+struct span_segment {
+	const char *key;      /* JSON: "<key>_ns"; summary: "<key>" */
+	const char *label;    /* text */
+	int from, to;         /* stage indexes: to - from */
+};
+
+#define SPAN_MAX_SEGMENTS 12
+
+struct span_segtab {
+	const struct span_segment *def;
+	int n;
+	enum span_seg_text text;
+	struct stats st[SPAN_MAX_SEGMENTS];
+	uint64_t negative[SPAN_MAX_SEGMENTS]; /* `to` stamped before `from` */
+};
+
+void span_segtab_init(struct span_segtab *t, const struct span_segment *def, int n,
+		      enum span_seg_text text);
+void span_segtab_free(struct span_segtab *t);
+/* Add one complete span: every segment into its statistics and, when r is
+ * not NULL, into the record (signed ns in JSON; a segment whose `to` came
+ * before its `from` counts 0 in the statistics and is counted apart). */
+void span_segtab_add(struct span_segtab *t, const struct netseg_stamp *st, struct out_rec *r);
+/* The summary: the segments' statistics, and their `negative` counts. */
+void span_segtab_summary(struct span_segtab *t, struct tracer *tr, struct out_rec *r,
+			 enum loop_end how);
+
+#endif /* NETSEG_SPAN_H */
