@@ -20,6 +20,7 @@
 #include "netseg_emit.bpf.h"
 #include "netseg_skb.bpf.h"
 #include "netseg_filter.bpf.h"
+#include "netseg_span.bpf.h"
 #include "kernel_icmp_rtt.h"
 
 /* Written by the loader between open and load; 0 disables a filter. */
@@ -32,10 +33,10 @@ const volatile bool rtt_stacks = false;
 /* rx without an icmp_rcv hook: path 1 ends where the reply starts */
 const volatile bool rtt_p1_end_from_reply = false;
 
-/* Echoes in flight, keyed by (initiator, target, id, seq). A ping flood
- * keeps at most a few hundred in flight; 64k entries leave room for many
- * concurrent pingers before LRU eviction, which the loader accounts for
- * (started - emitted - incomplete - still in the map). */
+/* Echoes in flight (spans), keyed by (initiator, target, id, seq). A ping
+ * flood keeps at most a few hundred in flight, and the loader expires what
+ * stays incomplete past the timeout; 64k entries leave room for many
+ * concurrent pingers before LRU eviction, which the loader accounts for. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -93,46 +94,19 @@ struct rtt_where {
 	__u32 netns;
 };
 
-static __always_inline void stamp(void *ctx, struct rtt_stamp *st, const struct rtt_where *w,
-				  enum rtt_hook hook, enum netseg_tier tier)
+static __always_inline void stamp(void *ctx, struct netseg_stamp *st, struct sk_buff *skb,
+				  const struct rtt_where *w, enum rtt_hook hook,
+				  enum netseg_tier tier, __u64 now)
 {
-	st->ts_ns = bpf_ktime_get_ns();
-	st->cpu = bpf_get_smp_processor_id();
-	st->pid = bpf_get_current_pid_tgid() >> 32;
-	st->ifindex = w->ifindex;
-	st->stack_id = rtt_stacks ? bpf_get_stackid(ctx, &stacks, 0) : -1;
-	st->tier = tier;
-	st->hook = hook;
-	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	netseg_stamp_fill(st, (__u64)skb, w->ifindex, tier, hook);
+	if (rtt_stacks)
+		st->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 	if (w->dev) {
 		struct net_device *dev = w->dev;
 
 		BPF_CORE_READ_STR_INTO(&st->ifname, dev, name);
 	}
-}
-
-static __always_inline void finish(struct rtt_echo *e)
-{
-	struct rtt_echo *out;
-
-	for (int i = 0; i < RTT_N_STAGES; i++) {
-		if (!e->st[i].ts_ns) {
-			netseg_count(RTT_CNT_INCOMPLETE);
-			goto drop;
-		}
-	}
-	if (e->st[RTT_P2_END].ts_ns - e->st[RTT_P1_START].ts_ns < rtt_min_total_ns) {
-		netseg_count(NETSEG_CNT_FILTERED);
-		goto drop;
-	}
-	out = netseg_reserve(struct rtt_echo);
-	if (out) {
-		__builtin_memcpy(out, e, sizeof(*out));
-		netseg_submit(out);
-		netseg_count(RTT_CNT_EMITTED);
-	}
-drop:
-	bpf_map_delete_elem(&echoes, &e->key);
+	netseg_stamp_commit(st, now);
 }
 
 /*
@@ -149,6 +123,7 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 	struct rtt_echo *e;
 	struct rtt_key key;
 	bool request;
+	__u64 now;
 	int rc;
 
 	if (!skb || stage < 0)
@@ -178,40 +153,51 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 	if (rtt_target && key.target != rtt_target)
 		return 0;
 
+	/* IP output also sees what this machine only forwards: neither a
+	 * request it sends nor a reply it gives, so never a stamp of its echo.
+	 * What it sends itself is owned by a socket (ping's, or ICMP's own
+	 * for replies). */
+	if ((hook == RTT_HOOK_LOCAL_OUT || hook == RTT_HOOK_IP_OUTPUT ||
+	     hook == RTT_HOOK_DEV_QUEUE) && !NETSEG_READ(skb_direct, skb, sk)) {
+		netseg_count(RTT_CNT_FORWARDED);
+		return 0;
+	}
 	e = bpf_map_lookup_elem(&echoes, &key);
+	now = bpf_ktime_get_ns();
 	if (stage == RTT_P1_START) {
 		__u32 zero = 0;
 
-		if (e)
-			return 0; /* first hook of the family wins */
+		if (!netseg_span_start_ok(&echoes, &key, e, e ? &e->span : NULL, e ? e->st : NULL,
+					  sizeof(*e), RTT_P1_START, RTT_N_STAGES, now, (__u64)skb))
+			return 0;
 		e = bpf_map_lookup_elem(&scratch, &zero);
 		if (!e)
 			return 0;
 		__builtin_memset(e, 0, sizeof(*e));
 		e->key = key;
 		e->direction = rtt_direction;
+		e->span.start_ns = now;
 		for (int i = 0; i < RTT_N_STAGES; i++)
 			e->st[i].stack_id = -1;
-		stamp(ctx, &e->st[RTT_P1_START], w, hook, tier);
-		if (bpf_map_update_elem(&echoes, &key, e, BPF_NOEXIST) == 0)
-			netseg_count(RTT_CNT_STARTED);
-		else
-			netseg_count(NETSEG_CNT_MAP_FULL);
+		stamp(ctx, &e->st[RTT_P1_START], skb, w, hook, tier, now);
+		netseg_span_insert(&echoes, &key, e);
 		return 0;
 	}
 	if (!e) {
-		netseg_count(RTT_CNT_ORPHAN);
+		netseg_count(NETSEG_CNT_SPAN_ORPHAN);
 		return 0;
 	}
 	if (e->st[stage].ts_ns)
-		return 0;
-	stamp(ctx, &e->st[stage], w, hook, tier);
+		return 0; /* first hook of the family wins */
+	stamp(ctx, &e->st[stage], skb, w, hook, tier, now);
 	if (stage == RTT_P2_START && rtt_p1_end_from_reply && !e->st[RTT_P1_END].ts_ns) {
 		e->st[RTT_P1_END] = e->st[RTT_P2_START];
 		e->st[RTT_P1_END].hook = RTT_HOOK_FROM_REPLY;
 	}
-	if (stage == RTT_P2_END)
-		finish(e);
+	if (netseg_span_ready(&e->span, e->st, RTT_N_STAGES, (1u << RTT_N_STAGES) - 1))
+		netseg_span_finish(&echoes, &key, e, sizeof(*e),
+				   e->st[RTT_P2_END].ts_ns - e->st[RTT_P1_START].ts_ns >=
+					   rtt_min_total_ns);
 	return 0;
 }
 

@@ -40,10 +40,7 @@ enum rtt_hook {
 
 /* Tool counters, after the shared ones (enum netseg_counter). */
 enum rtt_counter {
-	RTT_CNT_STARTED = NETSEG_CNT_TOOL0, /* echoes that got their first stamp */
-	RTT_CNT_EMITTED,                    /* complete echoes sent to user space */
-	RTT_CNT_INCOMPLETE,                 /* final stamp came, an earlier one missing */
-	RTT_CNT_ORPHAN,                     /* a later stamp for an echo never started */
+	RTT_CNT_FORWARDED = NETSEG_CNT_TOOL0, /* an echo packet this machine only forwards */
 };
 
 struct rtt_key {
@@ -53,24 +50,20 @@ struct rtt_key {
 	__u16 seq;            /* ICMP echo sequence, host order */
 };
 
-struct rtt_stamp {
-	__u64 ts_ns;          /* CLOCK_MONOTONIC, ns; 0: not stamped */
-	__u32 cpu;
-	__u32 pid;            /* thread group id of the current task */
-	__u32 ifindex;
-	__s32 stack_id;       /* kernel stack in `stacks`, <0: none */
-	__u8 tier;            /* enum netseg_tier */
-	__u8 hook;            /* enum rtt_hook */
-	__u8 pad[6];
-	char comm[16];
-	char ifname[16];
-};
-
+/* A span (netseg_span.bpf.h): stamps indexed by enum rtt_stage; each
+ * stamp's hook is an enum rtt_hook. */
 struct rtt_echo {
+	struct netseg_span span;
 	struct rtt_key key;
 	__u8 direction;       /* enum rtt_direction */
-	__u8 pad[3];
-	struct rtt_stamp st[RTT_N_STAGES];
+	__u8 pad[7];
+	struct netseg_stamp st[RTT_N_STAGES];
+};
+
+/* A ring-buffer record: what happened to the echo, then the echo. */
+struct rtt_event {
+	struct netseg_rec_hdr h;
+	struct rtt_echo e;
 };
 
 #endif /* KERNEL_ICMP_RTT_H */

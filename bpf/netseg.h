@@ -75,7 +75,7 @@ struct netseg_stamp {
  * user space finds it at offset 0 whatever the tool. */
 struct netseg_span {
 	__u64 start_ns;              /* the start stamp: age for expiry and replacement */
-	__u32 barrier;               /* bumped atomically after each stamp, see netseg_span_stamped() */
+	__u32 barrier;               /* bumped atomically after each stamp, see netseg_span_ready() */
 	__u32 pad;
 };
 

@@ -117,20 +117,29 @@ static __always_inline void netseg_span_insert(void *map, const void *key, const
 }
 
 /*
- * After a later stage's stamp was committed into `val`: report the span if
- * every required stage is now stamped. Two CPUs committing the last two
- * stamps at once must not both miss the other's: the locked add orders each
- * CPU's stamp before its check (a full barrier on x86), so at least one of
- * them sees both, and the claim lets only one report.
+ * After a later stage's stamp was committed: true when every required stage
+ * is now stamped. Two CPUs committing the last two stamps at once must not
+ * both miss the other's: the locked add orders each CPU's stamp before its
+ * check (a full barrier on x86), so at least one of them sees both, and
+ * netseg_span_finish lets only one report.
  */
-static __always_inline void netseg_span_stamped(void *map, const void *key, void *val, __u32 size,
-						struct netseg_span *sp,
-						const struct netseg_stamp *st, __u32 n_stages,
-						__u32 required)
+static __always_inline bool netseg_span_ready(struct netseg_span *sp, const struct netseg_stamp *st,
+					      __u32 n_stages, __u32 required)
 {
 	__sync_fetch_and_add(&sp->barrier, 1);
-	if ((netseg_span_mask(st, n_stages) & required) != required)
+	return (netseg_span_mask(st, n_stages) & required) == required;
+}
+
+/* A complete span: reported, or (report false: below the tool's threshold)
+ * only removed and counted as filtered. */
+static __always_inline void netseg_span_finish(void *map, const void *key, const void *val,
+					       __u32 size, bool report)
+{
+	if (!report) {
+		if (bpf_map_delete_elem(map, key) == 0)
+			netseg_count(NETSEG_CNT_FILTERED);
 		return;
+	}
 	if (netseg_span_claim(map, key, val, size, NETSEG_SPAN_EV_COMPLETE) == 0)
 		netseg_count(NETSEG_CNT_SPAN_COMPLETED);
 }

@@ -19,6 +19,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/ksyms.h"
+#include "lib/span.h"
 #include "lib/tracer.h"
 
 static struct env {
@@ -29,11 +30,22 @@ static struct env {
 	int direction;            /* -1: decide from the addresses */
 	const char *direction_why;
 	uint64_t latency_ns;
+	uint64_t timeout_ms;
 	bool stacks;
 	struct ksyms *ksyms;
-	struct stats path1, path2, inter, total;
+	struct span_segtab segs;
+	uint64_t expired, replaced;
 } env = {
 	.direction = -1,
+	.timeout_ms = 1000,
+};
+
+/* The segments, in the order the original printed them. */
+static const struct span_segment segments[] = {
+	{ "path1", "Total Path 1:", RTT_P1_START, RTT_P1_END },
+	{ "path2", "Total Path 2:", RTT_P2_START, RTT_P2_END },
+	{ "inter", "Inter-Path Latency:", RTT_P1_END, RTT_P2_START },
+	{ "total", "Total RTT:", RTT_P1_START, RTT_P2_END },
 };
 
 const char *argp_program_version = "kernel_icmp_rtt " NETSEG_VERSION;
@@ -51,6 +63,10 @@ static const char doc[] =
 	"direction follows from which of --src-ip/--dst-ip is an address of this\n"
 	"namespace, so the same command line works on both VMs.\n"
 	"\n"
+	"An echo still incomplete after --timeout-ms (a lost request or reply) is\n"
+	"reported as incomplete, with the stages it reached, and counted as expired;\n"
+	"a new request with the same (id, seq) never completes an older echo.\n"
+	"\n"
 	"EXAMPLES:\n"
 	"  kernel_icmp_rtt --src-ip 198.18.0.1 --dst-ip 198.18.0.2        # the seed's line, either VM\n"
 	"  kernel_icmp_rtt --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --direction tx -i eth0\n"
@@ -66,6 +82,7 @@ enum {
 	OPT_LAT_US,
 	OPT_NO_STACKS,
 	OPT_STACKS,
+	OPT_TIMEOUT,
 };
 
 static const struct argp_option opts[] = {
@@ -75,6 +92,7 @@ static const struct argp_option opts[] = {
 	{ "direction", OPT_DIRECTION, "tx|rx", 0, "tx: this machine pings; rx: it is pinged", 0 },
 	{ "latency-ms", OPT_LAT_MS, "MS", 0, "report only echoes with Total RTT >= MS (decided in the kernel)", 0 },
 	{ "latency-us", OPT_LAT_US, "US", 0, "the same in microseconds", 0 },
+	{ "timeout-ms", OPT_TIMEOUT, "MS", 0, "an echo incomplete this long is expired (default 1000)", 0 },
 	{ "kernel-stacks", OPT_STACKS, NULL, 0, "record a kernel stack at every stamp", 0 },
 	{ "disable-kernel-stacks", OPT_NO_STACKS, NULL, 0, "no stacks (the default; accepted for the original's habit)", 0 },
 	{},
@@ -114,6 +132,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (cli_parse_u64("--latency-us", arg, 0, 3600000000ull, &v, err, sizeof(err)))
 			cli_usage_error("%s", err);
 		env.latency_ns = v * 1000ull;
+		break;
+	case OPT_TIMEOUT:
+		if (cli_parse_u64("--timeout-ms", arg, 1, 3600000, &env.timeout_ms, err, sizeof(err)))
+			cli_usage_error("%s", err);
 		break;
 	case OPT_STACKS:
 		env.stacks = true;
@@ -218,56 +240,30 @@ static void stack_json_and_text(int map_fd, int stack_id, char *json, size_t jle
 		snprintf(json + jo, jlen - jo, "]");
 }
 
-static int handle_echo(void *ctx, void *data, size_t size)
+static const char *const stage_names[RTT_N_STAGES] = { "p1_start", "p1_end", "p2_start",
+						       "p2_end" };
+
+struct ctx {
+	struct tracer *t;
+	struct kernel_icmp_rtt_bpf *skel;
+};
+
+/* The stages as text lines and as a JSON array; missing ones (an
+ * incomplete echo) are left out of both. */
+static void add_stages(struct ctx *c, struct out_rec *r, const struct rtt_echo *e)
 {
-	struct kernel_icmp_rtt_bpf *skel = ((void **)ctx)[1];
-	struct tracer *t = ((void **)ctx)[0];
-	const struct rtt_echo *e = data;
-	const struct rtt_stamp *st = e->st;
-	uint64_t p1, p2, inter, total;
+	const struct netseg_stamp *st = e->st;
 	char stages[4096], line[1024], stack_json[4096], stack_text[4096], tsbuf[32];
-	size_t off = 0;
-	/* one record at a time: the ring buffer callback is not reentered */
-	static struct out_rec rec;
-	struct out_rec *r = &rec;
 	bool tx = e->direction == RTT_DIR_TX;
-	static const char *const stage_names[RTT_N_STAGES] = { "p1_start", "p1_end", "p2_start",
-							       "p2_end" };
-
-	if (size < sizeof(*e))
-		return 0;
-	t->records++;
-	p1 = st[RTT_P1_END].ts_ns - st[RTT_P1_START].ts_ns;
-	inter = st[RTT_P2_START].ts_ns - st[RTT_P1_END].ts_ns;
-	p2 = st[RTT_P2_END].ts_ns - st[RTT_P2_START].ts_ns;
-	total = st[RTT_P2_END].ts_ns - st[RTT_P1_START].ts_ns;
-	stats_add(&env.path1, p1);
-	stats_add(&env.inter, inter);
-	stats_add(&env.path2, p2);
-	stats_add(&env.total, total);
-
-	out_begin(r, "echo");
-	out_str(r, "banner", NULL, "=== ICMP RTT", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_wall(r, "wall_ns", NULL, tracer_wall(t, st[RTT_P1_START].ts_ns),
-		 t->opts->timestamp ? OUT_TEXT_BARE : OUT_TEXT_HIDE);
-	out_str(r, "direction", NULL, tx ? "tx" : "rx", OUT_TEXT_BARE);
-	out_ip4(r, "src", NULL, e->key.initiator, OUT_TEXT_BARE);
-	out_str(r, "arrow", NULL, "->", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_ip4(r, "dst", NULL, e->key.target, OUT_TEXT_BARE);
-	out_u64(r, "id", NULL, e->key.id, 0);
-	out_u64(r, "seq", NULL, e->key.seq, 0);
-	out_str(r, "banner_end", NULL, "===", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	size_t off = 0;
+	bool first = true;
 
 	off += snprintf(stages, sizeof(stages), "[");
 	for (int i = 0; i < RTT_N_STAGES; i++) {
-		const struct rtt_stamp *s = &st[i];
-		char ifname[17];
+		const struct netseg_stamp *s = &st[i];
+		char ifname[17], comm[17], comm_json[64], ifname_json[64];
+		int64_t rel = (int64_t)(s->ts_ns - st[RTT_P1_START].ts_ns);
 
-		memcpy(ifname, s->ifname, 16);
-		ifname[16] = 0;
-		if (env.stacks)
-			stack_json_and_text(bpf_map__fd(skel->maps.stacks), s->stack_id, stack_json,
-					    sizeof(stack_json), stack_text, sizeof(stack_text));
 		if (i == RTT_P1_START || i == RTT_P2_START) {
 			snprintf(line, sizeof(line), "Path %d (%s, %s):", i == RTT_P1_START ? 1 : 2,
 				 i == RTT_P1_START ? "request" : "reply",
@@ -275,73 +271,156 @@ static int handle_echo(void *ctx, void *data, size_t size)
 			out_str(r, i == RTT_P1_START ? "path1_hdr" : "path2_hdr", NULL, line,
 				OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
 		}
-		snprintf(tsbuf, sizeof(tsbuf), "+%llu.%03llu us",
-			 (unsigned long long)((s->ts_ns - st[0].ts_ns) / 1000),
-			 (unsigned long long)((s->ts_ns - st[0].ts_ns) % 1000));
-		snprintf(line, sizeof(line), "  Stage %d: %-28s [%-10s] %14s %-10s CPU %-3u PID %-7u %.16s%s",
+		if (!s->ts_ns) {
+			snprintf(line, sizeof(line), "  Stage %d: (not reached)", i);
+			out_str(r, stage_names[i], NULL, line,
+				OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
+			continue;
+		}
+		memcpy(ifname, s->ifname, 16);
+		ifname[16] = 0;
+		memcpy(comm, s->comm, 16);
+		comm[16] = 0;
+		if (env.stacks)
+			stack_json_and_text(bpf_map__fd(c->skel->maps.stacks), s->stack_id, stack_json,
+					    sizeof(stack_json), stack_text, sizeof(stack_text));
+		snprintf(tsbuf, sizeof(tsbuf), "%s%llu.%03llu us", rel < 0 ? "-" : "+",
+			 (unsigned long long)((rel < 0 ? -rel : rel) / 1000),
+			 (unsigned long long)((rel < 0 ? -rel : rel) % 1000));
+		snprintf(line, sizeof(line), "  Stage %d: %-28s [%-10s] %14s %-10s CPU %-3u PID %-7u %s%s",
 			 i, hook_name(s->hook), tier_name(s->tier), tsbuf, ifname, s->cpu, s->pid,
-			 s->comm, env.stacks ? stack_text : "");
+			 comm, env.stacks ? stack_text : "");
 		out_str(r, stage_names[i], NULL, line, OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
 		if (off < sizeof(stages)) {
-			char comm_json[64];
-
-			out_json_string(comm_json, sizeof(comm_json), s->comm);
+			out_json_string(comm_json, sizeof(comm_json), comm);
+			out_json_string(ifname_json, sizeof(ifname_json), ifname);
 			off += snprintf(stages + off, sizeof(stages) - off,
 					"%s{\"stage\":\"%s\",\"hook\":\"%s\",\"tier\":\"%s\",\"ts_ns\":%llu,"
-					"\"wall_ns\":%llu,\"ifname\":\"%s\",\"ifindex\":%u,\"cpu\":%u,"
+					"\"wall_ns\":%llu,\"ifname\":%s,\"ifindex\":%u,\"cpu\":%u,"
 					"\"pid\":%u,\"comm\":%s%s%s}",
-					i ? "," : "", stage_names[i], hook_name(s->hook),
+					first ? "" : ",", stage_names[i], hook_name(s->hook),
 					tier_name(s->tier), (unsigned long long)s->ts_ns,
-					(unsigned long long)tracer_wall(t, s->ts_ns), ifname, s->ifindex,
-					s->cpu, s->pid, comm_json, env.stacks ? ",\"stack\":" : "",
-					env.stacks ? stack_json : "");
+					(unsigned long long)tracer_wall(c->t, s->ts_ns), ifname_json,
+					s->ifindex, s->cpu, s->pid, comm_json,
+					env.stacks ? ",\"stack\":" : "", env.stacks ? stack_json : "");
+			first = false;
 		}
 	}
 	if (off < sizeof(stages))
 		snprintf(stages + off, sizeof(stages) - off, "]");
 	out_json(r, "stages", stages, NULL, OUT_TEXT_HIDE);
-	out_ns(r, "path1_ns", "Total Path 1:", p1, OUT_TEXT_NEWLINE);
-	out_ns(r, "path2_ns", "Total Path 2:", p2, OUT_TEXT_NEWLINE);
-	out_ns(r, "inter_ns", "Inter-Path Latency:", inter, OUT_TEXT_NEWLINE);
-	out_ns(r, "total_ns", "Total RTT:", total, OUT_TEXT_NEWLINE);
+}
+
+static void add_header(struct ctx *c, struct out_rec *r, const struct rtt_echo *e,
+		       const char *banner)
+{
+	out_str(r, "banner", NULL, banner, OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_wall(r, "wall_ns", NULL, tracer_wall(c->t, e->st[RTT_P1_START].ts_ns),
+		 c->t->opts->timestamp ? OUT_TEXT_BARE : OUT_TEXT_HIDE);
+	out_str(r, "direction", NULL, e->direction == RTT_DIR_TX ? "tx" : "rx", OUT_TEXT_BARE);
+	out_ip4(r, "src", NULL, e->key.initiator, OUT_TEXT_BARE);
+	out_str(r, "arrow", NULL, "->", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	out_ip4(r, "dst", NULL, e->key.target, OUT_TEXT_BARE);
+	out_u64(r, "id", NULL, e->key.id, 0);
+	out_u64(r, "seq", NULL, e->key.seq, 0);
+}
+
+/* One record at a time: the ring buffer callback is not reentered. */
+static struct out_rec rec;
+
+static void emit_echo(struct ctx *c, const struct rtt_echo *e)
+{
+	struct out_rec *r = &rec;
+
+	out_begin(r, "echo");
+	add_header(c, r, e, "=== ICMP RTT");
+	out_str(r, "banner_end", NULL, "===", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	add_stages(c, r, e);
+	span_segtab_add(&env.segs, e->st, r);
 	out_emit(r);
+}
+
+/* An echo that did not complete: its request or reply was lost (or, on a
+ * forwarding host, it was never this machine's), or a new request with the
+ * same id and seq came before it completed. */
+static void emit_incomplete(struct ctx *c, const struct rtt_echo *e, const char *why)
+{
+	struct out_rec *r = &rec;
+	int last = RTT_P1_START;
+
+	for (int i = 0; i < RTT_N_STAGES; i++)
+		if (e->st[i].ts_ns && e->st[i].ts_ns >= e->st[last].ts_ns)
+			last = i;
+	out_begin(r, "incomplete");
+	add_header(c, r, e, "=== ICMP RTT INCOMPLETE");
+	out_str(r, "why", NULL, why, 0);
+	out_str(r, "last_stage", "last-stage", stage_names[last], 0);
+	out_str(r, "banner_end", NULL, "===", OUT_TEXT_BARE | OUT_JSON_HIDE);
+	add_stages(c, r, e);
+	out_emit(r);
+}
+
+static int handle_event(void *arg, void *data, size_t size)
+{
+	const struct rtt_event *ev = data;
+	struct ctx *c = arg;
+
+	if (size < sizeof(*ev))
+		return 0;
+	c->t->records++;
+	switch (ev->h.kind) {
+	case NETSEG_SPAN_EV_COMPLETE:
+		emit_echo(c, &ev->e);
+		break;
+	case NETSEG_SPAN_EV_REPLACED:
+		env.replaced++;
+		emit_incomplete(c, &ev->e, "replaced");
+		break;
+	}
 	return 0;
 }
 
-static void print_summary(struct tracer *t, struct kernel_icmp_rtt_bpf *skel, enum loop_end how)
+static void on_expired(void *arg, const void *key, const void *value)
 {
-	struct tracer_segment segs[] = {
-		{ "path1", "Total Path 1", &env.path1 },
-		{ "inter", "Inter-Path Latency", &env.inter },
-		{ "path2", "Total Path 2", &env.path2 },
-		{ "total", "Total RTT", &env.total },
-	};
-	uint64_t c[NETSEG_CNT_MAX];
-	uint64_t flight = tracer_map_count(bpf_map__fd(skel->maps.echoes), sizeof(struct rtt_key));
-	uint64_t accounted, evicted;
+	(void)key;
+	env.expired++;
+	emit_incomplete(arg, value, "timeout");
+}
+
+static struct span_map echoes_map(struct ctx *c)
+{
+	struct span_map m = { bpf_map__fd(c->skel->maps.echoes), sizeof(struct rtt_key),
+			      sizeof(struct rtt_echo) };
+	return m;
+}
+
+static int tick(void *arg)
+{
+	struct span_map m = echoes_map(arg);
+	long n = span_sweep(&m, clock_mono_ns(), env.timeout_ms * 1000000ull, on_expired, arg);
+
+	return n < 0 ? (int)n : 0;
+}
+
+static void print_summary(struct ctx *c, enum loop_end how)
+{
+	struct span_map m = echoes_map(c);
+	uint64_t cnt[NETSEG_CNT_MAX];
 	struct out_rec *r = malloc(sizeof(*r));
+	struct span_acct a;
 
 	if (!r)
 		return;
-	tracer_counters(t, c, NULL, 0);
-	/* LRU eviction is silent in the kernel: what started and is neither
-	 * emitted, lost (ring buffer full), filtered, incomplete nor still
-	 * waiting was evicted */
-	accounted = c[RTT_CNT_EMITTED] + c[NETSEG_CNT_RB_LOST] + c[NETSEG_CNT_FILTERED] +
-		    c[RTT_CNT_INCOMPLETE] + flight;
-	evicted = c[RTT_CNT_STARTED] > accounted ? c[RTT_CNT_STARTED] - accounted : 0;
+	tracer_counters(c->t, cnt, NULL, 0);
+	span_acct_make(&a, cnt, env.expired, span_in_flight(&m));
 	out_begin(r, "summary");
 	out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_str(r, "tool", NULL, t->tool, OUT_TEXT_BARE);
+	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
 	out_str(r, "direction", NULL, env.direction == RTT_DIR_TX ? "tx" : "rx", 0);
-	out_u64(r, "echoes_started", "started", c[RTT_CNT_STARTED], 0);
-	out_u64(r, "echoes_reported", "reported", c[RTT_CNT_EMITTED], 0);
-	out_u64(r, "echoes_below_latency", "below-latency", c[NETSEG_CNT_FILTERED], 0);
-	out_u64(r, "echoes_incomplete", "incomplete", c[RTT_CNT_INCOMPLETE], 0);
-	out_u64(r, "echoes_in_flight", "in-flight", flight, 0);
-	out_u64(r, "echoes_evicted", "echoes-evicted", evicted, 0);
-	out_u64(r, "stamps_orphaned", "orphaned-stamps", c[RTT_CNT_ORPHAN], 0);
-	tracer_summary_emit(t, r, segs, 4, how);
+	span_acct_fields(r, &a, "echoes");
+	out_u64(r, "echoes_below_latency", "below-latency", a.filtered, 0);
+	out_u64(r, "packets_forwarded", "forwarded", cnt[RTT_CNT_FORWARDED], 0);
+	span_segtab_summary(&env.segs, c->t, r, how);
 	free(r);
 }
 
@@ -355,7 +434,7 @@ int main(int argc, char **argv)
 	struct netseg_netns ns;
 	struct out_rec *ready = NULL;
 	struct tracer t;
-	void *cb_ctx[2];
+	struct ctx c;
 	enum loop_end how;
 	int rc;
 
@@ -374,10 +453,8 @@ int main(int argc, char **argv)
 						      : &catalog_kernel_icmp_rtt_rx);
 	if (rc)
 		return rc;
-	stats_init(&env.path1, 0);
-	stats_init(&env.path2, 0);
-	stats_init(&env.inter, 0);
-	stats_init(&env.total, 0);
+	span_segtab_init(&env.segs, segments, sizeof(segments) / sizeof(segments[0]),
+			 SPAN_SEG_TEXT_LINE);
 
 	rc = 1;
 	skel = kernel_icmp_rtt_bpf__open();
@@ -391,14 +468,15 @@ int main(int argc, char **argv)
 	skel->rodata->rtt_target = env.dst_ip;
 	memcpy((void *)&skel->rodata->rtt_ifs, &env.ifs, sizeof(env.ifs));
 	skel->rodata->rtt_min_total_ns = env.latency_ns;
+	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
 	skel->rodata->rtt_stacks = env.stacks;
 	skel->rodata->rtt_p1_end_from_reply =
 		env.direction == RTT_DIR_RX && !tier_plan_stage_available(&t.plan, "icmp_rcv");
 	if (!env.stacks)
 		bpf_map__set_max_entries(skel->maps.stacks, 1);
-	cb_ctx[0] = &t;
-	cb_ctx[1] = skel;
-	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_echo, cb_ctx, &rb))
+	c.t = &t;
+	c.skel = skel;
+	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
 		goto cleanup;
 	if (env.stacks && !(env.ksyms = ksyms_load()))
 		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");
@@ -417,11 +495,14 @@ int main(int argc, char **argv)
 		out_str(ready, "interfaces", NULL, env.ifnames, 0);
 	out_u64(ready, "latency_ns", NULL, env.latency_ns, env.latency_ns ? 0 : OUT_TEXT_HIDE);
 	out_bool(ready, "kernel_stacks", NULL, env.stacks, OUT_TEXT_HIDE);
+	out_u64(ready, "timeout_ms", NULL, env.timeout_ms, OUT_TEXT_HIDE);
 	if (tracer_ready_emit(&t, ready))
 		goto cleanup;
 
-	how = tracer_loop(&t, rb, NULL, NULL, 0);
-	print_summary(&t, skel, how);
+	how = tracer_loop(&t, rb, tick, &c, 100);
+	/* what is older than the timeout now is expired; the rest in flight */
+	tick(&c);
+	print_summary(&c, how);
 	rc = how == LOOP_END_ERROR;
 
 cleanup:
@@ -430,9 +511,6 @@ cleanup:
 	ring_buffer__free(rb);
 	kernel_icmp_rtt_bpf__destroy(skel);
 	ksyms_free(env.ksyms);
-	stats_free(&env.path1);
-	stats_free(&env.path2);
-	stats_free(&env.inter);
-	stats_free(&env.total);
+	span_segtab_free(&env.segs);
 	return rc;
 }

@@ -130,11 +130,11 @@ ip netns exec "$(ns a)" ping -n -q -f -c 20000 $B >"$T_TMP/flood" 2>&1
 stop flood
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T_TMP/flood")
 rep=$(echoes flood | wc -l)
-acc=$(summary flood '.echoes_reported + .lost + .echoes_evicted + .echoes_incomplete + .echoes_in_flight + .echoes_below_latency')
+acc=$(summary flood '.echoes_completed + .echoes_evicted + .echoes_expired + .echoes_replaced + .echoes_in_flight + .echoes_below_latency')
 started=$(summary flood .echoes_started)
-echo "    flood: sent=$sent started=$started reported=$rep lost=$(summary flood .lost) evicted=$(summary flood .echoes_evicted) incomplete=$(summary flood .echoes_incomplete) in_flight=$(summary flood .echoes_in_flight)"
+echo "    flood: sent=$sent started=$started reported=$rep lost=$(summary flood .lost) evicted=$(summary flood .echoes_evicted) expired=$(summary flood .echoes_expired) in_flight=$(summary flood .echoes_in_flight)"
 check rtt_flood_every_echo_accounted "sent $sent, started $started, accounted $acc, printed $rep" \
-	test "$started" = "$sent" -a "$acc" = "$sent" -a "$rep" = "$(summary flood .echoes_reported)"
+	test "$started" = "$sent" -a "$acc" = "$sent" -a "$rep" = "$(summary flood '.echoes_completed - .lost')"
 
 # 6. stacks on request
 start stk a --src-ip $A --kernel-stacks

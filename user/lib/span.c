@@ -109,6 +109,7 @@ void span_acct_make(struct span_acct *a, const uint64_t *cnt, uint64_t expired,
 	memset(a, 0, sizeof(*a));
 	a->started = cnt[NETSEG_CNT_SPAN_STARTED];
 	a->completed = cnt[NETSEG_CNT_SPAN_COMPLETED];
+	a->filtered = cnt[NETSEG_CNT_FILTERED];
 	a->replaced = cnt[NETSEG_CNT_SPAN_REPLACED];
 	a->duplicate = cnt[NETSEG_CNT_SPAN_DUPLICATE];
 	a->orphan = cnt[NETSEG_CNT_SPAN_ORPHAN];
@@ -116,7 +117,7 @@ void span_acct_make(struct span_acct *a, const uint64_t *cnt, uint64_t expired,
 	a->expired = expired;
 	a->in_flight = in_flight;
 	/* LRU eviction is silent in the kernel */
-	accounted = a->completed + a->replaced + a->expired + a->in_flight;
+	accounted = a->completed + a->filtered + a->replaced + a->expired + a->in_flight;
 	a->evicted = a->started > accounted ? a->started - accounted : 0;
 }
 

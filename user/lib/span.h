@@ -44,7 +44,7 @@ uint64_t span_in_flight(const struct span_map *m);
 /* What happened to the spans of a run. evicted is what the LRU map dropped
  * silently: started and not otherwise accounted for. */
 struct span_acct {
-	uint64_t started, completed, replaced, expired, in_flight, evicted;
+	uint64_t started, completed, filtered, replaced, expired, in_flight, evicted;
 	uint64_t duplicate, orphan, lost_records;
 };
 
