@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * icmp_drop_detector: on a hypervisor host, stamp each ICMP echo at four
- * points (request in, request out, reply in, reply out) and explain drops:
- * a kfree_skb of a tracked echo's packet says where (the caller) and why
- * (the kernel's drop reason) at once; an echo still incomplete when user
- * space's timeout expires is classified by the points it reached.
+ * points (request in, request out, reply in, reply out) and explain drops.
+ * A drop is decided once per echo, when it does not complete in time
+ * (classified by the points it reached); the kernel free of the packet that
+ * was inside this host then (kfree_skb) says where and why. Frees of copies,
+ * of clones and of packets that already left never make a drop.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -14,6 +15,7 @@
 #include "netseg_emit.bpf.h"
 #include "netseg_skb.bpf.h"
 #include "netseg_filter.bpf.h"
+#include "netseg_span.bpf.h"
 #include "icmp_drop_detector.h"
 
 /* Written by the loader between open and load. */
@@ -25,8 +27,8 @@ const volatile struct netseg_ifset idd_set_b = {};
 const volatile bool idd_fixed_orientation = false;
 const volatile bool idd_verbose = false;
 
-/* Echoes in flight on this host, keyed by flow. 64k entries hold a flood's
- * in-flight echoes many times over; user space expires them after
+/* Echoes in flight on this host (spans), keyed by flow. 64k entries hold a
+ * flood's in-flight echoes many times over; user space expires them after
  * --timeout-ms and accounts for LRU evictions by difference. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -83,24 +85,12 @@ static __always_inline int match_echo(struct sk_buff *skb, enum netseg_l3_at at,
 	return pkt.icmp_type == NETSEG_ICMP_ECHO;
 }
 
-static __always_inline void emit(__u8 kind, __u8 point, struct idd_echo *e)
+static __always_inline void stamp(struct netseg_stamp *p, struct sk_buff *skb,
+				  struct net_device *dev, __u32 ifindex, __u8 point, __u64 now)
 {
-	struct idd_event *ev = netseg_reserve(struct idd_event);
-
-	if (!ev)
-		return;
-	ev->kind = kind;
-	ev->point = point;
-	__builtin_memcpy(&ev->echo, e, sizeof(*e));
-	netseg_submit(ev);
-}
-
-static __always_inline void stamp(struct idd_point_stamp *p, struct net_device *dev, __u32 ifindex)
-{
-	p->ts_ns = bpf_ktime_get_ns();
-	p->ifindex = ifindex;
-	p->cpu = bpf_get_smp_processor_id();
+	netseg_stamp_fill(p, (__u64)skb, ifindex, 0, point);
 	BPF_CORE_READ_STR_INTO(&p->ifname, dev, name);
+	netseg_stamp_commit(p, now);
 }
 
 /* A device hook: receive (rx=true) or transmit. */
@@ -111,6 +101,7 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 	struct idd_key key;
 	__u32 ifindex;
 	int side, request, point;
+	__u64 now;
 
 	if (!skb || !dev)
 		return 0;
@@ -126,10 +117,14 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 		return 0;
 
 	e = bpf_map_lookup_elem(&echoes, &key);
+	now = bpf_ktime_get_ns();
 	if (request && rx) {
 		__u32 zero = 0;
 
-		if (e || (idd_fixed_orientation && side != IDD_SIDE_A))
+		if (idd_fixed_orientation && side != IDD_SIDE_A)
+			return 0;
+		if (!netseg_span_start_ok(&echoes, &key, e, e ? &e->span : NULL, e ? e->st : NULL,
+					  sizeof(*e), IDD_REQ_RX, IDD_N_POINTS, now, (__u64)skb))
 			return 0;
 		e = bpf_map_lookup_elem(&scratch, &zero);
 		if (!e)
@@ -137,18 +132,15 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 		__builtin_memset(e, 0, sizeof(*e));
 		e->key = key;
 		e->rx_side = side;
-		stamp(&e->pt[IDD_REQ_RX], dev, ifindex);
-		if (bpf_map_update_elem(&echoes, &key, e, BPF_NOEXIST)) {
-			netseg_count(NETSEG_CNT_MAP_FULL);
-			return 0;
-		}
-		netseg_count(IDD_CNT_STARTED);
+		e->span.start_ns = now;
+		stamp(&e->st[IDD_REQ_RX], skb, dev, ifindex, IDD_REQ_RX, now);
+		netseg_span_insert(&echoes, &key, e);
 		if (idd_verbose)
-			emit(IDD_REC_POINT, IDD_REQ_RX, e);
+			netseg_span_emit_stage(e, sizeof(*e), IDD_REQ_RX);
 		return 0;
 	}
 	if (!e) {
-		netseg_count(IDD_CNT_ORPHAN);
+		netseg_count(NETSEG_CNT_SPAN_ORPHAN);
 		return 0;
 	}
 	/* requests leave and replies enter on the other side; replies leave
@@ -159,18 +151,13 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 		point = rx ? IDD_REP_RX : IDD_REP_TX;
 	if ((point == IDD_REP_TX) != (side == e->rx_side))
 		return 0;
-	if (e->pt[point].ts_ns)
+	if (e->st[point].ts_ns)
 		return 0; /* first of a tracepoint family wins */
-	stamp(&e->pt[point], dev, ifindex);
+	stamp(&e->st[point], skb, dev, ifindex, point, now);
 	if (idd_verbose)
-		emit(IDD_REC_POINT, point, e);
-	if (point == IDD_REP_TX) {
-		if (e->pt[IDD_REQ_TX].ts_ns && e->pt[IDD_REP_RX].ts_ns) {
-			emit(IDD_REC_ECHO, point, e);
-			netseg_count(IDD_CNT_COMPLETE);
-			bpf_map_delete_elem(&echoes, &key);
-		}
-	}
+		netseg_span_emit_stage(e, sizeof(*e), point);
+	if (netseg_span_ready(&e->span, e->st, IDD_N_POINTS, (1u << IDD_N_POINTS) - 1))
+		netseg_span_finish(&echoes, &key, e, sizeof(*e), true);
 	return 0;
 }
 
@@ -227,12 +214,16 @@ int idd_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
 	return handle(skb, BPF_CORE_READ(skb, dev), false, NETSEG_L3_AT_NETHDR, false);
 }
 
-/* ---- drops: the kernel frees a packet of a tracked echo ---------------- */
-static __always_inline int handle_free(struct sk_buff *skb, void *location, __u32 reason)
+/* ---- drops: the kernel frees a packet of a tracked echo ----------------
+ * Only recorded here; whether it was the echo's loss is decided when the
+ * echo does not complete. */
+static __always_inline int handle_free(struct sk_buff *skb, void *location, __u32 reason,
+				       bool has_reason)
 {
 	struct net_device *dev;
 	struct idd_echo *e;
 	struct idd_key key;
+	__u8 in_pt, out_pt, match;
 	__u16 nh;
 	int request;
 
@@ -257,41 +248,69 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 		netseg_count(IDD_CNT_FREED_NO_DEV);
 		return 0;
 	}
-	e->freed = 1;
-	e->freed_reason = reason;
-	e->freed_location = (__u64)location;
-	e->freed_ts_ns = bpf_ktime_get_ns();
-	e->freed_ifindex = BPF_CORE_READ(dev, ifindex);
-	e->freed_netns = netseg_dev_netns(dev);
-	e->freed_is_reply = !request;
-	e->freed_point = e->pt[IDD_REP_RX].ts_ns ? IDD_REP_RX :
-			 e->pt[IDD_REQ_TX].ts_ns ? IDD_REQ_TX : IDD_REQ_RX;
-	BPF_CORE_READ_STR_INTO(&e->freed_ifname, dev, name);
-	netseg_count(IDD_CNT_FREED);
-	emit(IDD_REC_FREED, e->freed_point, e);
+	/* the packet must be inside this host: entered, not yet left */
+	in_pt = request ? IDD_REQ_RX : IDD_REP_RX;
+	out_pt = request ? IDD_REQ_TX : IDD_REP_TX;
+	if (!e->st[in_pt].ts_ns || e->st[out_pt].ts_ns) {
+		netseg_count(IDD_CNT_FREE_NOT_PATH);
+		return 0;
+	}
+	match = e->st[in_pt].skb == (__u64)skb ? IDD_FREE_SAME_PACKET : IDD_FREE_SAME_NETNS;
+	/* the packet itself wins over a copy; otherwise the first one stays */
+	if (e->free.match == IDD_FREE_SAME_PACKET ||
+	    (e->free.match && match == IDD_FREE_SAME_NETNS)) {
+		netseg_count(IDD_CNT_FREE_NOT_PATH);
+		return 0;
+	}
+	if (e->free.match)
+		netseg_count(IDD_CNT_FREE_NOT_PATH); /* the copy it replaces */
+	e->free.reason = reason;
+	e->free.has_reason = has_reason;
+	e->free.location = (__u64)location;
+	e->free.ts_ns = bpf_ktime_get_ns();
+	e->free.ifindex = BPF_CORE_READ(dev, ifindex);
+	e->free.netns = netseg_dev_netns(dev);
+	e->free.is_reply = !request;
+	BPF_CORE_READ_STR_INTO(&e->free.ifname, dev, name);
+	e->free.match = match;
 	return 0;
 }
 
+/* Kernels before 5.17 have no reason argument: a program that reads one is
+ * rejected there, so each tier has a variant without it. */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(idd_drop_btf, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle_free(skb, location, reason);
+	return handle_free(skb, location, reason, true);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(idd_drop0_btf, struct sk_buff *skb, void *location)
+{
+	return handle_free(skb, location, 0, false);
 }
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(idd_drop_raw, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle_free(skb, location, reason);
+	return handle_free(skb, location, reason, true);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(idd_drop0_raw, struct sk_buff *skb, void *location)
+{
+	return handle_free(skb, location, 0, false);
 }
 
 SEC("tracepoint/skb/kfree_skb")
 int idd_drop_tp(struct trace_event_raw_kfree_skb *args)
 {
+	bool has_reason = bpf_core_field_exists(args->reason);
 	__u32 reason = 0;
 
-	if (bpf_core_field_exists(args->reason))
+	if (has_reason)
 		reason = BPF_CORE_READ(args, reason);
-	return handle_free((struct sk_buff *)args->skbaddr, args->location, reason);
+	return handle_free((struct sk_buff *)args->skbaddr, args->location, reason, has_reason);
 }
 
 char LICENSE[] SEC("license") = "GPL";

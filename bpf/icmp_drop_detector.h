@@ -23,18 +23,12 @@ enum idd_side {
 	IDD_SIDE_B = 1,
 };
 
-enum idd_record {
-	IDD_REC_ECHO = 1,      /* all four points */
-	IDD_REC_FREED = 2,     /* the kernel freed a packet of a tracked echo (kfree_skb) */
-	IDD_REC_POINT = 3,     /* one point, with --verbose */
-};
-
+/* Tool counters, after the shared ones (enum netseg_counter). */
 enum idd_counter {
-	IDD_CNT_STARTED = NETSEG_CNT_TOOL0,  /* echoes with a ReqRX */
-	IDD_CNT_COMPLETE,                    /* echoes with all four points */
-	IDD_CNT_FREED,                       /* kfree_skb of a tracked echo */
-	IDD_CNT_FREED_NO_DEV,                /* kfree_skb of our flow with no device: not attributable */
-	IDD_CNT_ORPHAN,                      /* a later point for an echo never started */
+	IDD_CNT_FREE_NOT_PATH = NETSEG_CNT_TOOL0, /* a free of a tracked echo's flow that is not the
+						   * packet on its path here: a copy or clone, or a
+						   * packet that already left (TX completion) */
+	IDD_CNT_FREED_NO_DEV,                /* a free of our flow with no device: not attributable */
 };
 
 struct idd_key {
@@ -44,34 +38,42 @@ struct idd_key {
 	__u16 seq;
 };
 
-struct idd_point_stamp {
-	__u64 ts_ns;          /* CLOCK_MONOTONIC; 0: not seen */
+/* How a recorded free relates to the packet on the echo's path. */
+enum idd_free_match {
+	IDD_FREE_NONE = 0,
+	IDD_FREE_SAME_PACKET = 1,    /* the very skb stamped where it entered this host */
+	IDD_FREE_SAME_NETNS = 2,     /* another skb of the flow, freed in the watched namespace
+				      * while the packet was inside (a copy of it, or it) */
+};
+
+/* The kernel free that may explain a drop. Decided only when the echo does
+ * not complete: a completed echo's frees were not its loss. */
+struct idd_free {
+	__u64 ts_ns;
+	__u64 location;       /* kernel address of the caller of kfree_skb */
+	__u32 reason;         /* enum skb_drop_reason; subsystem reasons use bits 16+ */
 	__u32 ifindex;
-	__u32 cpu;
+	__u32 netns;
+	__u8 match;           /* enum idd_free_match */
+	__u8 is_reply;
+	__u8 has_reason;      /* 0: this kernel's kfree_skb gives no reason */
+	__u8 pad;
 	char ifname[16];
 };
 
+/* A span (netseg_span.bpf.h): stamps indexed by enum idd_point. */
 struct idd_echo {
+	struct netseg_span span;
 	struct idd_key key;
 	__u8 rx_side;         /* enum idd_side the request arrived on */
-	__u8 freed;           /* a kfree_skb of this echo was seen */
-	__u16 freed_reason;   /* enum skb_drop_reason of the running kernel */
-	__u32 freed_ifindex;
-	__u32 freed_netns;
-	__u8 freed_point;     /* the last point the echo reached before the free */
-	__u8 freed_is_reply;
-	__u8 pad[2];
-	__u64 freed_ts_ns;
-	__u64 freed_location; /* kernel address of the caller of kfree_skb */
-	char freed_ifname[16];
-	struct idd_point_stamp pt[IDD_N_POINTS];
+	__u8 pad[3];
+	struct idd_free free;
+	struct netseg_stamp st[IDD_N_POINTS];
 };
 
 struct idd_event {
-	__u8 kind;            /* enum idd_record */
-	__u8 point;           /* IDD_REC_POINT: which one */
-	__u8 pad[6];
-	struct idd_echo echo;
+	struct netseg_rec_hdr h;
+	struct idd_echo e;
 };
 
 #endif /* ICMP_DROP_DETECTOR_H */

@@ -20,6 +20,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/ksyms.h"
+#include "lib/span.h"
 #include "lib/tracer.h"
 
 enum drop_class {
@@ -38,6 +39,15 @@ static const char *const class_text[N_DROP_CLASSES] = {
 };
 
 #define MAX_REASONS 512
+#define MAX_SUBSYS_REASONS 64
+
+/* The four segments of an echo on this host, declared once. */
+static const struct span_segment segments[] = {
+	{ "req_internal", "ReqInternal", IDD_REQ_RX, IDD_REQ_TX },
+	{ "external", "External", IDD_REQ_TX, IDD_REP_RX },
+	{ "rep_internal", "RepInternal", IDD_REP_RX, IDD_REP_TX },
+	{ "total", "Total", IDD_REQ_RX, IDD_REP_TX },
+};
 
 static struct env {
 	uint32_t src_ip, dst_ip;
@@ -47,10 +57,13 @@ static struct env {
 	struct netseg_ifset a, b;
 	char a_ifnames[NETSEG_MAX_IFS][16], b_ifnames[NETSEG_MAX_IFS][16];
 	uint64_t timeout_ms;
-	struct stats req_internal, external, rep_internal, total;
+	struct span_segtab segs;
 	uint64_t drops[N_DROP_CLASSES];
 	uint64_t reason_count[MAX_REASONS];
-	uint64_t complete, oriented[2];
+	uint32_t subsys_reason[MAX_SUBSYS_REASONS];   /* reasons with subsystem bits */
+	uint64_t subsys_count[MAX_SUBSYS_REASONS];
+	uint64_t drops_unexplained, drops_no_reason;
+	uint64_t complete, oriented[2], expired, replaced, frees_not_drops;
 	char *reason_names[MAX_REASONS];
 	bool reasons_loaded;
 	struct ksyms *ksyms;
@@ -71,9 +84,12 @@ static const char doc[] =
 	"With --vm-interface and --phy-interface the side a request arrives on is its\n"
 	"receive side (the VM's tap on the sender's host, the NIC on the receiver's), so the\n"
 	"same command line works on both hosts. An echo still incomplete after\n"
-	"--timeout-ms is a drop classified by the points it reached; a kernel free of one\n"
-	"of its packets (skb:kfree_skb) is reported at once with the drop reason, the\n"
-	"function that freed it, the interface and the namespace.\n"
+	"--timeout-ms (or when a new request with the same id and seq arrives) is a drop,\n"
+	"decided once and classified by the points it reached. The kernel free\n"
+	"(skb:kfree_skb) of the packet that was inside this host then gives the drop\n"
+	"reason, the function that freed it, the interface and the namespace. Frees of\n"
+	"copies or clones (a capture that falls behind, flood copies) and of packets that\n"
+	"already left are counted apart, never as drops.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  icmp_drop_detector --src-ip 198.18.0.1 --dst-ip 198.18.0.2 --phy-interface phy0 --vm-interface vnet0\n"
@@ -209,14 +225,34 @@ static void load_reason_names(void)
 	btf__free(btf);
 }
 
-static const char *reason_name(unsigned reason, char *buf, size_t len)
+/* Core reasons have names in the kernel's enum; a subsystem's reasons
+ * (OVS since 6.8) carry the subsystem id in bits 16 and up. */
+static const char *reason_name(uint32_t reason, char *buf, size_t len)
 {
 	if (!env.reasons_loaded)
 		load_reason_names();
 	if (reason < MAX_REASONS && env.reason_names[reason])
 		return env.reason_names[reason];
-	snprintf(buf, len, "%u", reason);
+	if (reason >> 16)
+		snprintf(buf, len, "SUBSYS_%u_%u", reason >> 16, reason & 0xffff);
+	else
+		snprintf(buf, len, "%u", reason);
 	return buf;
+}
+
+static void count_reason(uint32_t reason)
+{
+	if (reason < MAX_REASONS) {
+		env.reason_count[reason]++;
+		return;
+	}
+	for (int i = 0; i < MAX_SUBSYS_REASONS; i++) {
+		if (env.subsys_count[i] && env.subsys_reason[i] != reason)
+			continue;
+		env.subsys_reason[i] = reason;
+		env.subsys_count[i]++;
+		return;
+	}
 }
 
 static const char *site_name(uint64_t addr, char *buf, size_t len)
@@ -252,14 +288,18 @@ static void add_points_json(struct tracer *t, struct out_rec *r, const struct id
 
 	off += snprintf(buf, sizeof(buf), "{");
 	for (int i = 0, first = 1; i < IDD_N_POINTS; i++) {
-		const struct idd_point_stamp *p = &e->pt[i];
+		const struct netseg_stamp *p = &e->st[i];
+		char ifname[17], ifname_json[64];
 
 		if (!p->ts_ns)
 			continue;
+		memcpy(ifname, p->ifname, 16);
+		ifname[16] = 0;
+		out_json_string(ifname_json, sizeof(ifname_json), ifname);
 		off += snprintf(buf + off, sizeof(buf) - off,
-				"%s\"%s\":{\"ts_ns\":%llu,\"wall_ns\":%llu,\"ifname\":\"%.16s\",\"ifindex\":%u,\"cpu\":%u}",
+				"%s\"%s\":{\"ts_ns\":%llu,\"wall_ns\":%llu,\"ifname\":%s,\"ifindex\":%u,\"cpu\":%u}",
 				first ? "" : ",", point_keys[i], (unsigned long long)p->ts_ns,
-				(unsigned long long)tracer_wall(t, p->ts_ns), p->ifname, p->ifindex,
+				(unsigned long long)tracer_wall(t, p->ts_ns), ifname_json, p->ifindex,
 				p->cpu);
 		first = 0;
 		if (off >= sizeof(buf))
@@ -270,82 +310,88 @@ static void add_points_json(struct tracer *t, struct out_rec *r, const struct id
 	out_json(r, "points", buf, NULL, OUT_TEXT_HIDE);
 }
 
+static void ifname_of(char out[17], const char in[16])
+{
+	memcpy(out, in, 16);
+	out[16] = 0;
+}
+
 /* One record at a time: the ring buffer callback is not reentered. */
 static struct out_rec rec;
 
 static void emit_echo(struct tracer *t, const struct idd_echo *e)
 {
-	const struct idd_point_stamp *p = e->pt;
-	uint64_t req = p[IDD_REQ_TX].ts_ns - p[IDD_REQ_RX].ts_ns;
-	uint64_t ext = p[IDD_REP_RX].ts_ns - p[IDD_REQ_TX].ts_ns;
-	uint64_t rep = p[IDD_REP_TX].ts_ns - p[IDD_REP_RX].ts_ns;
-	uint64_t total = p[IDD_REP_TX].ts_ns - p[IDD_REQ_RX].ts_ns;
+	const struct netseg_stamp *p = e->st;
 	struct out_rec *r = &rec;
+	char rx_if[17], tx_if[17];
 
 	env.complete++;
 	env.oriented[e->rx_side & 1]++;
-	stats_add(&env.req_internal, req);
-	stats_add(&env.external, ext);
-	stats_add(&env.rep_internal, rep);
-	stats_add(&env.total, total);
+	/* a free seen while the packet was inside was not its loss: it came through */
+	if (e->free.match)
+		env.frees_not_drops++;
+	ifname_of(rx_if, p[IDD_REQ_RX].ifname);
+	ifname_of(tx_if, p[IDD_REQ_TX].ifname);
 	out_begin(r, "echo");
 	add_header(t, r, e, p[IDD_REQ_RX].ts_ns);
-	out_str(r, "rx_if", NULL, p[IDD_REQ_RX].ifname, 0);
-	out_str(r, "tx_if", NULL, p[IDD_REQ_TX].ifname, 0);
+	out_str(r, "rx_if", NULL, rx_if, 0);
+	out_str(r, "tx_if", NULL, tx_if, 0);
 	out_str(r, "latency_label", NULL, "Latency(us):", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_f64(r, "req_internal_us", "ReqInternal", req / 1e3, OUT_JSON_HIDE);
-	out_f64(r, "external_us", "External", ext / 1e3, OUT_JSON_HIDE);
-	out_f64(r, "rep_internal_us", "RepInternal", rep / 1e3, OUT_JSON_HIDE);
-	out_f64(r, "total_us", "Total", total / 1e3, OUT_JSON_HIDE);
-	out_u64(r, "req_internal_ns", NULL, req, OUT_TEXT_HIDE);
-	out_u64(r, "external_ns", NULL, ext, OUT_TEXT_HIDE);
-	out_u64(r, "rep_internal_ns", NULL, rep, OUT_TEXT_HIDE);
-	out_u64(r, "total_ns", NULL, total, OUT_TEXT_HIDE);
+	span_segtab_add(&env.segs, p, r);
 	add_points_json(t, r, e);
 	out_emit(r);
 }
 
-/* A drop: detected by the kernel freeing a packet of the echo (at once),
- * or by the echo staying incomplete past --timeout-ms. */
-static void emit_drop(struct tracer *t, const struct idd_echo *e, bool by_free)
+static int last_point(const struct idd_echo *e)
 {
-	const struct idd_point_stamp *p = e->pt;
+	const struct netseg_stamp *p = e->st;
+
+	return p[IDD_REP_RX].ts_ns ? IDD_REP_RX : p[IDD_REQ_TX].ts_ns ? IDD_REQ_TX : IDD_REQ_RX;
+}
+
+/* An echo that did not complete: a drop, decided once, by the points it
+ * reached; the free recorded while its packet was inside says why. */
+static void emit_drop(struct tracer *t, const struct idd_echo *e, const char *detected_by)
+{
+	const struct netseg_stamp *p = e->st;
+	const struct idd_free *f = &e->free;
 	enum drop_class cls;
-	char rbuf[32], sbuf[192];
+	char rbuf[32], sbuf[192], ifname[17];
 	struct out_rec *r = &rec;
 
-	if (by_free)
-		cls = e->freed_is_reply ? DROP_REP_INSIDE : DROP_REQ_INSIDE;
-	else if (!p[IDD_REQ_TX].ts_ns)
+	if (!p[IDD_REQ_TX].ts_ns)
 		cls = DROP_REQ_INSIDE;
 	else if (!p[IDD_REP_RX].ts_ns)
 		cls = DROP_OUTSIDE;
 	else
 		cls = DROP_REP_INSIDE;
-	/* a free seen earlier already reported this echo's drop */
-	if (!by_free && e->freed)
-		return;
 	env.drops[cls]++;
-	if (e->freed && e->freed_reason < MAX_REASONS)
-		env.reason_count[e->freed_reason]++;
 	out_begin(r, "drop");
 	out_str(r, "banner", NULL, "DROP", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	add_header(t, r, e, by_free ? e->freed_ts_ns : p[IDD_REQ_RX].ts_ns);
+	add_header(t, r, e, p[IDD_REQ_RX].ts_ns);
 	out_str(r, "class", NULL, class_keys[cls], OUT_TEXT_HIDE);
 	out_str(r, "where", NULL, class_text[cls], OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_str(r, "detected_by", "detected-by", by_free ? "kfree_skb" : "timeout", 0);
-	out_str(r, "last_point", "last-point",
-		point_text[by_free ? e->freed_point
-				   : p[IDD_REP_RX].ts_ns ? IDD_REP_RX
-				   : p[IDD_REQ_TX].ts_ns ? IDD_REQ_TX : IDD_REQ_RX], 0);
-	if (e->freed) {
-		out_str(r, "reason", NULL, reason_name(e->freed_reason, rbuf, sizeof(rbuf)),
-			OUT_TEXT_NEWLINE);
-		out_u64(r, "reason_code", NULL, e->freed_reason, OUT_TEXT_HIDE);
-		out_str(r, "site", NULL, site_name(e->freed_location, sbuf, sizeof(sbuf)), 0);
-		out_str(r, "ifname", "dev", e->freed_ifname, 0);
-		out_u64(r, "netns", NULL, e->freed_netns, 0);
+	out_str(r, "detected_by", "detected-by", detected_by, 0);
+	out_str(r, "last_point", "last-point", point_text[last_point(e)], 0);
+	if (f->match) {
+		if (f->has_reason) {
+			count_reason(f->reason);
+			out_str(r, "reason", NULL, reason_name(f->reason, rbuf, sizeof(rbuf)),
+				OUT_TEXT_NEWLINE);
+			out_u64(r, "reason_code", NULL, f->reason, OUT_TEXT_HIDE);
+		} else {
+			env.drops_no_reason++;
+			out_str(r, "reason", NULL, "not provided by this kernel", OUT_TEXT_NEWLINE);
+		}
+		out_str(r, "site", NULL, site_name(f->location, sbuf, sizeof(sbuf)), 0);
+		ifname_of(ifname, f->ifname);
+		out_str(r, "ifname", "dev", ifname, 0);
+		out_u64(r, "netns", NULL, f->netns, 0);
+		out_str(r, "freed", NULL, f->match == IDD_FREE_SAME_PACKET ? "the packet" : "a packet of the flow",
+			OUT_TEXT_HIDE);
+		out_str(r, "freed_packet", "freed", f->is_reply ? "reply" : "request", 0);
 	} else {
+		env.drops_unexplained++;
 		out_str(r, "reason", NULL, "unknown (no kernel free of this echo in this namespace)",
 			OUT_TEXT_NEWLINE);
 	}
@@ -356,16 +402,18 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, bool by_free)
 static void emit_point(struct tracer *t, const struct idd_echo *e, unsigned point)
 {
 	struct out_rec *r = &rec;
+	char ifname[17];
 
 	if (point >= IDD_N_POINTS)
 		return;
+	ifname_of(ifname, e->st[point].ifname);
 	out_begin(r, "point");
 	out_str(r, "banner", NULL, "POINT", OUT_TEXT_BARE | OUT_JSON_HIDE);
-	add_header(t, r, e, e->pt[point].ts_ns);
+	add_header(t, r, e, e->st[point].ts_ns);
 	out_str(r, "point", NULL, point_text[point], OUT_TEXT_BARE);
-	out_str(r, "ifname", NULL, e->pt[point].ifname, OUT_TEXT_BARE);
-	out_u64(r, "ts_ns", NULL, e->pt[point].ts_ns, OUT_TEXT_HIDE);
-	out_u64(r, "cpu", NULL, e->pt[point].cpu, 0);
+	out_str(r, "ifname", NULL, ifname, OUT_TEXT_BARE);
+	out_u64(r, "ts_ns", NULL, e->st[point].ts_ns, OUT_TEXT_HIDE);
+	out_u64(r, "cpu", NULL, e->st[point].cpu, 0);
 	out_emit(r);
 }
 
@@ -382,99 +430,93 @@ static int handle_event(void *arg, void *data, size_t size)
 	if (size < sizeof(*ev))
 		return 0;
 	c->t->records++;
-	switch (ev->kind) {
-	case IDD_REC_ECHO:
-		emit_echo(c->t, &ev->echo);
+	switch (ev->h.kind) {
+	case NETSEG_SPAN_EV_COMPLETE:
+		emit_echo(c->t, &ev->e);
 		break;
-	case IDD_REC_FREED:
-		emit_drop(c->t, &ev->echo, true);
+	case NETSEG_SPAN_EV_REPLACED:
+		/* a new request with this id and seq came first */
+		env.replaced++;
+		emit_drop(c->t, &ev->e, "replaced");
 		break;
-	case IDD_REC_POINT:
-		emit_point(c->t, &ev->echo, ev->point);
+	case NETSEG_SPAN_EV_STAGE:
+		emit_point(c->t, &ev->e, ev->h.stage);
 		break;
 	}
 	return 0;
+}
+
+static void on_expired(void *arg, const void *key, const void *value)
+{
+	struct ctx *c = arg;
+
+	(void)key;
+	env.expired++;
+	emit_drop(c->t, value, "timeout");
+}
+
+static struct span_map echoes_map(struct ctx *c)
+{
+	struct span_map m = { bpf_map__fd(c->skel->maps.echoes), sizeof(struct idd_key),
+			      sizeof(struct idd_echo) };
+	return m;
 }
 
 /* Echoes older than --timeout-ms are drops. */
-static uint64_t expire(struct ctx *c)
-{
-	int fd = bpf_map__fd(c->skel->maps.echoes);
-	uint64_t now = clock_mono_ns(), limit = env.timeout_ms * 1000000ull, n = 0;
-	struct idd_key key, next, *prev = NULL;
-	struct idd_key doomed[1024];
-	int n_doomed = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct idd_echo e;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &e))
-			continue;
-		if (now - e.pt[IDD_REQ_RX].ts_ns < limit)
-			continue;
-		emit_drop(c->t, &e, false);
-		n++;
-		if (n_doomed < (int)(sizeof(doomed) / sizeof(doomed[0])))
-			doomed[n_doomed++] = key;
-	}
-	/* deleting while iterating would restart the walk */
-	for (int i = 0; i < n_doomed; i++)
-		bpf_map_delete_elem(fd, &doomed[i]);
-	return n;
-}
-
 static int tick(void *arg)
 {
-	expire(arg);
-	return 0;
+	struct span_map m = echoes_map(arg);
+	long n = span_sweep(&m, clock_mono_ns(), env.timeout_ms * 1000000ull, on_expired, arg);
+
+	return n < 0 ? (int)n : 0;
 }
 
 static void print_summary(struct ctx *c, enum loop_end how)
 {
-	struct tracer_segment segs[] = {
-		{ "req_internal", "ReqInternal", &env.req_internal },
-		{ "external", "External", &env.external },
-		{ "rep_internal", "RepInternal", &env.rep_internal },
-		{ "total", "Total", &env.total },
-	};
+	struct span_map m = echoes_map(c);
 	uint64_t cnt[NETSEG_CNT_MAX], drops = 0;
 	char reasons[4096], rbuf[32];
 	size_t off = 0;
 	struct out_rec *r = malloc(sizeof(*r));
+	struct span_acct a;
 
 	if (!r)
 		return;
 	tracer_counters(c->t, cnt, NULL, 0);
+	span_acct_make(&a, cnt, env.expired, span_in_flight(&m));
 	for (int i = 0; i < N_DROP_CLASSES; i++)
 		drops += env.drops[i];
 	out_begin(r, "summary");
 	out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
-	out_u64(r, "flows", NULL, cnt[IDD_CNT_STARTED], 0);
+	out_u64(r, "flows", NULL, a.started, 0);
 	out_u64(r, "complete", NULL, env.complete, 0);
 	out_u64(r, "drops", NULL, drops, 0);
 	for (int i = 0; i < N_DROP_CLASSES; i++)
 		out_u64(r, class_keys[i], NULL, env.drops[i], 0);
 	off += snprintf(reasons, sizeof(reasons), "{");
-	for (int i = 0, first = 1; i < MAX_REASONS && off < sizeof(reasons); i++) {
-		if (!env.reason_count[i])
+	for (int i = 0, first = 1; i < MAX_REASONS + MAX_SUBSYS_REASONS && off < sizeof(reasons); i++) {
+		uint32_t code = i < MAX_REASONS ? (uint32_t)i : env.subsys_reason[i - MAX_REASONS];
+		uint64_t n = i < MAX_REASONS ? env.reason_count[i] : env.subsys_count[i - MAX_REASONS];
+
+		if (!n)
 			continue;
 		off += snprintf(reasons + off, sizeof(reasons) - off, "%s\"%s\":%llu", first ? "" : ",",
-				reason_name(i, rbuf, sizeof(rbuf)), (unsigned long long)env.reason_count[i]);
+				reason_name(code, rbuf, sizeof(rbuf)), (unsigned long long)n);
 		first = 0;
 	}
 	if (off < sizeof(reasons))
 		snprintf(reasons + off, sizeof(reasons) - off, "}");
 	out_json(r, "drop_reasons", reasons, reasons, 0);
-	out_u64(r, "in_flight", "in-flight",
-		tracer_map_count(bpf_map__fd(c->skel->maps.echoes), sizeof(struct idd_key)), 0);
+	out_u64(r, "drops_reason_not_provided", NULL, env.drops_no_reason, OUT_TEXT_HIDE);
+	out_u64(r, "drops_without_free", NULL, env.drops_unexplained, OUT_TEXT_HIDE);
+	span_acct_fields(r, &a, "echoes");
+	out_u64(r, "in_flight", "in-flight", a.in_flight, OUT_TEXT_HIDE);
+	out_u64(r, "frees_not_drops", "frees-not-drops", cnt[IDD_CNT_FREE_NOT_PATH] + env.frees_not_drops, 0);
 	out_u64(r, "kfree_without_device", "kfree-no-dev", cnt[IDD_CNT_FREED_NO_DEV], 0);
-	out_u64(r, "orphan_points", "orphan-points", cnt[IDD_CNT_ORPHAN], 0);
 	out_u64(r, "rx_on_vm_side", NULL, env.oriented[IDD_SIDE_A], env.vm_phy ? 0 : OUT_TEXT_HIDE);
 	out_u64(r, "rx_on_phy_side", NULL, env.oriented[IDD_SIDE_B], env.vm_phy ? 0 : OUT_TEXT_HIDE);
-	tracer_summary_emit(c->t, r, segs, 4, how);
+	span_segtab_summary(&env.segs, c->t, r, how);
 	free(r);
 }
 
@@ -503,10 +545,8 @@ int main(int argc, char **argv)
 	rc = tracer_begin(&t, "icmp_drop_detector", common, &catalog_icmp_drop_detector);
 	if (rc)
 		return rc;
-	stats_init(&env.req_internal, 0);
-	stats_init(&env.external, 0);
-	stats_init(&env.rep_internal, 0);
-	stats_init(&env.total, 0);
+	span_segtab_init(&env.segs, segments, sizeof(segments) / sizeof(segments[0]),
+			 SPAN_SEG_TEXT_INLINE);
 
 	rc = 1;
 	skel = icmp_drop_detector_bpf__open();
@@ -521,6 +561,10 @@ int main(int argc, char **argv)
 	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
 	skel->rodata->idd_fixed_orientation = env.fixed;
 	skel->rodata->idd_verbose = common->verbose;
+	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
+	/* TEMPORARY until the tier plan chooses between alternatives */
+	bpf_program__set_autoload(skel->progs.idd_drop0_btf, false);
+	bpf_program__set_autoload(skel->progs.idd_drop0_raw, false);
 	c.t = &t;
 	c.skel = skel;
 	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
@@ -553,7 +597,7 @@ int main(int argc, char **argv)
 	how = tracer_loop(&t, rb, tick, &c, 100);
 	/* what is still incomplete at the end was not given its timeout: drop
 	 * only those older than it, and count the rest as in flight */
-	expire(&c);
+	tick(&c);
 	print_summary(&c, how);
 	rc = how == LOOP_END_ERROR;
 
@@ -565,9 +609,6 @@ cleanup:
 	ksyms_free(env.ksyms);
 	for (int i = 0; i < MAX_REASONS; i++)
 		free(env.reason_names[i]);
-	stats_free(&env.req_internal);
-	stats_free(&env.external);
-	stats_free(&env.rep_internal);
-	stats_free(&env.total);
+	span_segtab_free(&env.segs);
 	return rc;
 }
