@@ -35,7 +35,8 @@ t_cleanup() {
 	for ns in "${T_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -rf "$T_TMP"
+	# T_KEEP=1: keep the outputs to look at a failure
+	if [ -n "${T_KEEP:-}" ]; then echo "    kept $T_TMP"; else rm -rf "$T_TMP"; fi
 }
 trap t_cleanup EXIT
 
