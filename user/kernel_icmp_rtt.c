@@ -421,6 +421,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	how = tracer_loop(&t, rb, NULL, NULL, 0);
+	tracer_stop(&t, rb);
 	print_summary(&t, skel, how);
 	rc = how == LOOP_END_ERROR;
 

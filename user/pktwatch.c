@@ -237,6 +237,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	how = tracer_loop(&t, rb, NULL, NULL, 0);
+	tracer_stop(&t, rb);
 	print_summary(&t, how);
 	rc = how == LOOP_END_ERROR;
 
