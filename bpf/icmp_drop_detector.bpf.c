@@ -45,11 +45,11 @@ struct {
 } scratch SEC(".maps");
 
 /* Which set an interface is in: 0 A, 1 B, -1 neither. */
-static __always_inline int side_of(__u32 ifindex)
+static __always_inline int side_of(__u32 netns, __u32 ifindex)
 {
-	if (idd_set_a.n && netseg_ifset_has(&idd_set_a, ifindex))
+	if (idd_set_a.n && netseg_ifset_has(&idd_set_a, netns, ifindex))
 		return IDD_SIDE_A;
-	if (idd_set_b.n && netseg_ifset_has(&idd_set_b, ifindex))
+	if (idd_set_b.n && netseg_ifset_has(&idd_set_b, netns, ifindex))
 		return IDD_SIDE_B;
 	return -1;
 }
@@ -109,7 +109,7 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 	if (!netseg_netns_ok_tier(dev, direct))
 		return 0;
 	ifindex = NETSEG_READ(direct, dev, ifindex);
-	side = side_of(ifindex);
+	side = side_of(netseg_dev_netns_known(dev, direct), ifindex);
 	if (side < 0)
 		return 0;
 	request = match_echo(skb, at, direct, &key, true);

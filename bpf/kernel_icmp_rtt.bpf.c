@@ -131,7 +131,7 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 	/* cheap rejections first: every packet of the machine passes here */
 	if (netseg_netns_ino && w->netns != netseg_netns_ino)
 		return 0;
-	if (!netseg_ifset_has(&rtt_ifs, w->ifindex))
+	if (!netseg_ifset_has(&rtt_ifs, w->netns, w->ifindex))
 		return 0;
 	rc = netseg_parse_skb_tier(skb, at, &pkt, skb_direct);
 	if (rc != NETSEG_PARSE_OK) {
@@ -211,7 +211,7 @@ static __always_inline int handle_ptrs(void *ctx, struct sk_buff *skb, struct ne
 		return 0;
 	w.dev = dev;
 	/* only read the namespace when a namespace filter is on */
-	w.netns = netseg_netns_ino ? netseg_dev_netns_tier(dev, dev_direct) : 0;
+	w.netns = netseg_netns_needed(&rtt_ifs) ? netseg_dev_netns_tier(dev, dev_direct) : 0;
 	w.ifindex = NETSEG_READ(dev_direct, dev, ifindex);
 	return handle_at(ctx, skb, &w, hook, tier, at, skb_direct);
 }

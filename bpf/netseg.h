@@ -97,10 +97,15 @@ struct netseg_rec_hdr {
 
 #define NETSEG_MAX_IFS 8
 
-/* A set of interfaces (bond slaves, or several taps) in one namespace. */
+/* A set of interfaces (bond slaves, or several taps). An ifindex only
+ * means something inside its namespace (every fresh namespace has an index
+ * 2), so each entry carries the inode of the namespace it was resolved in.
+ * The BPF side compares it only when every namespace is watched: with one
+ * namespace the namespace filter already did. */
 struct netseg_ifset {
 	__u32 n;                     /* 0: every interface */
 	__u32 ifindex[NETSEG_MAX_IFS];
+	__u32 netns[NETSEG_MAX_IFS]; /* namespace inode of ifindex[i] */
 };
 
 /* One parsed IPv4 packet: addresses in network order, ports (or ICMP echo

@@ -38,8 +38,26 @@ static __always_inline bool netseg_netns_ok(const struct net_device *dev)
 	return netseg_netns_ok_tier(dev, false);
 }
 
+/* The namespace of a device that passed netseg_netns_ok: known without a
+ * read when one namespace is watched. */
+static __always_inline __u32 netseg_dev_netns_known(const struct net_device *dev, bool direct)
+{
+	return netseg_netns_ino ? netseg_netns_ino : netseg_dev_netns_tier(dev, direct);
+}
+
+/* Whether a hook must know the device's namespace: for the namespace
+ * filter, or to tell apart equal ifindexes of an interface set when every
+ * namespace is watched. */
+static __always_inline bool netseg_netns_needed(const volatile struct netseg_ifset *set)
+{
+	return netseg_netns_ino || set->n;
+}
+
+/* `netns` is the inode of the namespace `ifindex` belongs to. With one
+ * namespace watched the comparison is dead code the verifier drops (the
+ * rodata is a known constant), so that path costs what it always did. */
 static __always_inline bool netseg_ifset_has(const volatile struct netseg_ifset *set,
-					      __u32 ifindex)
+					      __u32 netns, __u32 ifindex)
 {
 	__u32 n = set->n;
 
@@ -47,10 +65,21 @@ static __always_inline bool netseg_ifset_has(const volatile struct netseg_ifset 
 		return true;
 #pragma unroll
 	for (__u32 i = 0; i < NETSEG_MAX_IFS; i++) {
-		if (i < n && set->ifindex[i] == ifindex)
+		if (i < n && set->ifindex[i] == ifindex &&
+		    (netseg_netns_ino || set->netns[i] == netns))
 			return true;
 	}
 	return false;
+}
+
+/* The same for a device; reads nothing more when the set is empty. */
+static __always_inline bool netseg_dev_in_ifset(const volatile struct netseg_ifset *set,
+						const struct net_device *dev, bool direct)
+{
+	if (!set->n)
+		return true;
+	return netseg_ifset_has(set, netseg_dev_netns_known(dev, direct),
+				direct ? dev->ifindex : BPF_CORE_READ(dev, ifindex));
 }
 
 #endif /* NETSEG_FILTER_BPF_H */

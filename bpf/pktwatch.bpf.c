@@ -33,7 +33,7 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 		dev = NETSEG_READ(direct, skb, dev);
 	if (!dev || !netseg_netns_ok_tier(dev, direct))
 		return 0;
-	if (!netseg_ifset_has(&pw_ifs, NETSEG_READ(direct, dev, ifindex)))
+	if (!netseg_dev_in_ifset(&pw_ifs, dev, direct))
 		return 0;
 
 	rc = netseg_parse_skb_tier(skb, at, &pkt, direct);

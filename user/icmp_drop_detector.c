@@ -595,6 +595,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	how = tracer_loop(&t, rb, tick, &c, 100);
+	tracer_stop(&t, rb);
 	/* what is still incomplete at the end was not given its timeout: drop
 	 * only those older than it, and count the rest as in flight */
 	tick(&c);

@@ -500,6 +500,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	how = tracer_loop(&t, rb, tick, &c, 100);
+	tracer_stop(&t, rb);
 	/* what is older than the timeout now is expired; the rest in flight */
 	tick(&c);
 	print_summary(&c, how);

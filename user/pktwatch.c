@@ -49,7 +49,8 @@ enum { OPT_PROTO = 0x2000, OPT_HOST, OPT_PORT };
 static const struct argp_option opts[] = {
 	{ "proto", OPT_PROTO, "PROTO", 0, "icmp (default), tcp, udp or all", 0 },
 	{ "host", OPT_HOST, "ADDR", 0, "only packets from or to this IPv4 address", 0 },
-	{ "interface", 'i', "IFS", 0, "only these interfaces (comma list)", 0 },
+	{ "interface", 'i', "IFS", 0,
+	  "only these interfaces (comma list); with --netns all, those of the tracer's own namespace", 0 },
 	{ "port", OPT_PORT, "N|LO-HI", 0, "TCP/UDP only: source or destination port in range", 0 },
 	{},
 };
@@ -237,6 +238,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 
 	how = tracer_loop(&t, rb, NULL, NULL, 0);
+	tracer_stop(&t, rb);
 	print_summary(&t, how);
 	rc = how == LOOP_END_ERROR;
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "lib/cli.h"
+#include "lib/netns.h"
 #include "lib/tier.h"
 
 static char err[256];
@@ -84,6 +85,9 @@ static void interfaces(void **state)
 	assert_int_equal(cli_parse_ifnames("--interface", "lo", &set, names, err, sizeof(err)), 0);
 	assert_int_equal(set.n, 1);
 	assert_true(set.ifindex[0] > 0);
+	/* an index means something only with its namespace */
+	assert_true(set.netns[0] != 0);
+	assert_int_equal(set.netns[0], netns_current_ino());
 	assert_string_equal(names[0], "lo");
 	assert_int_equal(cli_parse_ifnames("--interface", "lo,nosuchif0", &set, names, err,
 					   sizeof(err)), -1);

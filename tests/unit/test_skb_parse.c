@@ -218,6 +218,132 @@ static void ip_options_shift_l4(void **state)
 	assert_int_equal(p.dport, 256);
 }
 
+/* A frame with its VLAN tags in the data: Ethernet addresses, then for
+ * each tag its TPID and TCI, then the inner ethertype and the IPv4 echo.
+ * `at_rx`: as the receive tracepoint sees it (link header pulled: data at
+ * the outer TCI, network header reset there); else as the transmit hooks
+ * see it (data at the MAC header, network header at IPv4, set before the
+ * tag was pushed inside). */
+static void build_vlan(struct frame *f, const __u16 *tpids, int ntags, __u16 inner, bool at_rx)
+{
+	unsigned char *eth, *pos;
+
+	build(f, 1, echo_req, sizeof(echo_req), 0);
+	eth = f->skb.data - 14 - 4 * ntags;
+	memset(eth, 0xee, 12);
+	pos = eth + 12;
+	for (int i = 0; i < ntags; i++) {
+		pos[0] = tpids[i] >> 8;
+		pos[1] = tpids[i] & 0xff;
+		pos[2] = 0x20 | i;  /* PCP 1, VID 0x0i0a: a TCI whose nibble looks like IPv4 */
+		pos[3] = 0x0a;
+		pos += 4;
+	}
+	pos[0] = inner >> 8;
+	pos[1] = inner & 0xff;
+	f->skb.protocol = htons(tpids[0]);
+	if (at_rx) {
+		unsigned char *ip = f->skb.data;
+
+		f->skb.data = eth + 14;
+		f->skb.len += ip - f->skb.data;
+		f->skb.network_header = f->skb.data - f->buf;
+	} else {
+		f->skb.len += f->skb.data - eth;
+		f->skb.data = eth;
+	}
+}
+
+static void assert_echo_7(const struct netseg_pkt *p)
+{
+	assert_int_equal(p->l4proto, 1);
+	assert_int_equal(p->icmp_type, 8);
+	assert_int_equal(p->sport, 0x1234);
+	assert_int_equal(p->dport, 7);
+	assert_int_equal(p->saddr, htonl(0xC6120001));
+	assert_int_equal(p->ip_len, 28);
+}
+
+static void vlan_tag_skipped_on_receive(void **state)
+{
+	static const __u16 q[] = { 0x8100 };
+	struct frame f;
+	struct netseg_pkt p;
+
+	(void)state;
+	build_vlan(&f, q, 1, 0x0800, true);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
+	assert_echo_7(&p);
+}
+
+static void vlan_tag_skipped_on_transmit(void **state)
+{
+	static const __u16 q[] = { 0x8100 };
+	struct frame f;
+	struct netseg_pkt p;
+
+	(void)state;
+	build_vlan(&f, q, 1, 0x0800, false);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_NETHDR, &p, false), NETSEG_PARSE_OK);
+	assert_echo_7(&p);
+}
+
+/* a network header left at the tag (reset on receive before untagging) */
+static void vlan_tag_skipped_when_network_header_is_at_the_tag(void **state)
+{
+	static const __u16 q[] = { 0x8100 };
+	struct frame f;
+	struct netseg_pkt p;
+
+	(void)state;
+	build_vlan(&f, q, 1, 0x0800, true);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_NETHDR, &p, false), NETSEG_PARSE_OK);
+	assert_echo_7(&p);
+}
+
+static void qinq_tags_skipped_at_both_hooks(void **state)
+{
+	static const __u16 qinq[] = { 0x88a8, 0x8100 };
+	struct frame f;
+	struct netseg_pkt p;
+
+	(void)state;
+	build_vlan(&f, qinq, 2, 0x0800, true);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
+	assert_echo_7(&p);
+	build_vlan(&f, qinq, 2, 0x0800, false);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_NETHDR, &p, false), NETSEG_PARSE_OK);
+	assert_echo_7(&p);
+}
+
+static void vlan_inner_type_decides(void **state)
+{
+	static const __u16 q[] = { 0x8100 }, three[] = { 0x88a8, 0x8100, 0x8100 };
+	struct frame f;
+	struct netseg_pkt p;
+
+	(void)state;
+	build_vlan(&f, q, 1, 0x86DD, true);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_IPV6);
+	build_vlan(&f, q, 1, 0x0806, true);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_NOT_IP);
+	/* more tags than we skip: not read as IPv4 at a wrong offset */
+	build_vlan(&f, three, 3, 0x0800, true);
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_NOT_IP);
+}
+
+static void vlan_tag_outside_linear_part_rejected(void **state)
+{
+	static const __u16 q[] = { 0x8100 };
+	struct frame f;
+	struct netseg_pkt p;
+
+	(void)state;
+	build_vlan(&f, q, 1, 0x0800, true);
+	f.skb.data_len = f.skb.len - 2;   /* only the TCI is linear */
+	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_SHORT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +357,12 @@ int main(void)
 		cmocka_unit_test(headers_outside_linear_part_rejected),
 		cmocka_unit_test(non_first_fragment_has_no_ports),
 		cmocka_unit_test(ip_options_shift_l4),
+		cmocka_unit_test(vlan_tag_skipped_on_receive),
+		cmocka_unit_test(vlan_tag_skipped_on_transmit),
+		cmocka_unit_test(vlan_tag_skipped_when_network_header_is_at_the_tag),
+		cmocka_unit_test(qinq_tags_skipped_at_both_hooks),
+		cmocka_unit_test(vlan_inner_type_decides),
+		cmocka_unit_test(vlan_tag_outside_linear_part_rejected),
 	};
 
 	return cmocka_run_group_tests_name("skb_parse", tests, NULL, NULL);

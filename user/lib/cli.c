@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "netns.h"
 
 static const char *tool_name = "netseg";
 static struct cli_common common_opts;
@@ -66,7 +67,8 @@ static const struct argp_option common_options[] = {
 	{ "no-timestamp", OPT_NO_TIMESTAMP, NULL, 0, "no wall time on text records", 100 },
 	{ "duration", OPT_DURATION, "SEC", 0, "stop after SEC seconds (default: until SIGINT/SIGTERM)", 100 },
 	{ "netns", OPT_NETNS, "NS", 0,
-	  "namespace to watch: current (default), all, a PID, a path, or an `ip netns` name", 100 },
+	  "namespace to watch: current (default), all, a PID, a path, or an `ip netns` name; "
+	  "interface names are those of that namespace, with all those of the tracer's own", 100 },
 	{ "tier", OPT_TIER, "TIER", 0,
 	  "attach tier: auto (default), fentry, kprobe, tracepoint (best of tp_btf/raw_tp/tp), tp_btf, raw_tp, tp", 100 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here once attached", 100 },
@@ -215,6 +217,7 @@ int cli_parse_ifnames(const char *what, const char *s, struct netseg_ifset *set,
 		      char names[][16], char *err, size_t errlen)
 {
 	char buf[512], *save = NULL, *tok;
+	uint32_t ns_ino = netns_current_ino();
 
 	memset(set, 0, sizeof(*set));
 	if (strlen(s) >= sizeof(buf) || !*s) {
@@ -248,6 +251,8 @@ int cli_parse_ifnames(const char *what, const char *s, struct netseg_ifset *set,
 		}
 		if (names)
 			snprintf(names[set->n], 16, "%s", tok);
+		/* we run inside the namespace the names belong to (netns_run_in) */
+		set->netns[set->n] = ns_ino;
 		set->ifindex[set->n++] = idx;
 	}
 	if (!set->n) {

@@ -49,7 +49,9 @@ int cli_parse_seconds(const char *what, const char *s, double *out, char *err, s
 /* "N" or "LO-HI", inclusive, both within [min, max], LO <= HI. */
 int cli_parse_range(const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *lo,
 		    uint64_t *hi, char *err, size_t errlen);
-/* "eth0,eth1": names resolved to indexes in the current namespace. */
+/* "eth0,eth1": names resolved to indexes in the current namespace, each
+ * tagged with that namespace's inode (an ifindex alone is ambiguous once
+ * every namespace is watched). */
 int cli_parse_ifnames(const char *what, const char *s, struct netseg_ifset *set,
 		      char names[][16], char *err, size_t errlen);
 /* One word out of a list: "tx" of {"tx","rx",NULL}; returns its index. */

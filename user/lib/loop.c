@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <bpf/libbpf.h>
@@ -22,10 +23,18 @@ int loop_signals_install(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	/* A signal arriving while a write to a full pipe blocks must not turn
+	 * that write into EINTR: stdio drops its buffer on a failed write, and
+	 * those records were already counted. Restarted, the write completes
+	 * and the loop sees the stop flag right after. (poll() is never
+	 * restarted, so the loop still wakes up.) */
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		return -errno;
-	/* a reader that went away must not kill us before the summary */
+	/* A reader that went away shows as EPIPE from write, which the loop
+	 * checks after every flush and ends on; dying of SIGPIPE instead would
+	 * skip detaching and the --ready-file's owner's cleanup. */
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -53,8 +62,43 @@ const char *loop_end_name(enum loop_end e)
 	return "?";
 }
 
+enum { PFD_RB, PFD_WAKE, PFD_OUT, PFD_N };
+
+/* Wait for ring-buffer data, the wake fd, or the output pipe's reader to
+ * leave (a pipe with no reader reports POLLERR on its write end, whatever
+ * events we ask for). Returns <0 on a poll error, else 0; sets *woke and
+ * *reader_gone. */
+static int loop_wait(struct ring_buffer *rb, int wake_fd, int timeout_ms, bool *woke,
+		     bool *reader_gone)
+{
+	struct pollfd pfd[PFD_N] = {
+		[PFD_RB] = { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN },
+		[PFD_WAKE] = { .fd = wake_fd, .events = POLLIN },
+		[PFD_OUT] = { .fd = out_pipe_fd(), .events = 0 },
+	};
+	int n = poll(pfd, PFD_N, timeout_ms);
+
+	*woke = *reader_gone = false;
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	*woke = wake_fd >= 0 && (pfd[PFD_WAKE].revents & POLLIN);
+	*reader_gone = pfd[PFD_OUT].fd >= 0 && (pfd[PFD_OUT].revents & (POLLERR | POLLHUP));
+	return 0;
+}
+
+static int next_timeout_ms(uint64_t now, uint64_t end, uint64_t next_tick)
+{
+	int timeout_ms = 100;
+
+	if (end - now < 100000000ull)
+		timeout_ms = (int)((end - now) / 1000000ull) + 1;
+	if (next_tick > now && next_tick - now < (uint64_t)timeout_ms * 1000000ull)
+		timeout_ms = (int)((next_tick - now) / 1000000ull) + 1;
+	return timeout_ms;
+}
+
 enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(void *ctx),
-		       void *ctx, unsigned tick_ms, int *err_out)
+		       void *ctx, unsigned tick_ms, int wake_fd, int *err_out)
 {
 	uint64_t start = clock_mono_ns();
 	uint64_t end = duration_s > 0 ? start + (uint64_t)(duration_s * 1e9) : UINT64_MAX;
@@ -64,34 +108,40 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 	*err_out = 0;
 	while (!stop_flag) {
 		uint64_t now = clock_mono_ns();
-		int timeout_ms = 100;
+		bool woke, reader_gone;
 		int n;
 
 		if (now >= end)
 			break;
-		if (end - now < 100000000ull)
-			timeout_ms = (int)((end - now) / 1000000ull) + 1;
-		if (tick && next_tick > now && next_tick - now < (uint64_t)timeout_ms * 1000000ull)
-			timeout_ms = (int)((next_tick - now) / 1000000ull) + 1;
-		n = ring_buffer__poll(rb, timeout_ms);
+		n = loop_wait(rb, tick ? wake_fd : -1, next_timeout_ms(now, end, next_tick), &woke,
+			      &reader_gone);
+		if (reader_gone)
+			n = -EPIPE;
 		/* records submitted without a wakeup (netseg_submit) wait for us:
-		 * poll returns on its timeout without reading them */
+		 * the wait ends on its timeout without reading them */
 		if (n >= 0)
 			n = ring_buffer__consume(rb);
-		out_flush();
+		if (n >= 0 || n == -EINTR) {
+			int werr = out_flush();
+
+			if (werr)
+				n = werr;
+		}
 		if (n < 0 && n != -EINTR) {
 			*err_out = n;
 			return LOOP_END_ERROR;
 		}
 		now = clock_mono_ns();
-		if (tick && now >= next_tick) {
+		if (tick && (woke || now >= next_tick)) {
 			next_tick = now + every;
 			if ((*err_out = tick(ctx)))
 				return LOOP_END_ERROR;
 		}
 	}
-	/* whatever the kernel already wrote belongs in the output */
+	/* whatever the kernel already wrote belongs in the output; the
+	 * tracer drains the rest once its programs are detached (tracer_stop) */
 	ring_buffer__consume(rb);
-	out_flush();
+	if ((*err_out = out_flush()))
+		return LOOP_END_ERROR;
 	return stop_flag ? LOOP_END_SIGNAL : LOOP_END_DURATION;
 }

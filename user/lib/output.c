@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "output.h"
 
 static FILE *out_fp;
 static bool out_json_mode;
+static int out_err;
+static int out_pipe = -1;
 
 void out_setup(FILE *stream, bool json)
 {
+	struct stat st;
+
 	out_fp = stream;
 	out_json_mode = json;
+	out_err = 0;
+	out_pipe = fstat(fileno(stream), &st) == 0 && S_ISFIFO(st.st_mode) ? fileno(stream) : -1;
 	/* A terminal sees each line at once. A pipe or file gets whole batches:
 	 * one write per ring-buffer poll instead of one per record, which is
 	 * what keeps a traced ping flood from overrunning the ring buffer.
@@ -26,9 +34,35 @@ void out_setup(FILE *stream, bool json)
 		setvbuf(stream, NULL, _IOFBF, 1 << 16);
 }
 
-void out_flush(void)
+/* errno of a failed stdio call, never 0 (a failed call that left errno
+ * alone still failed) */
+static int note_error(void)
 {
-	fflush(out_stream());
+	if (!out_err)
+		out_err = errno ? -errno : -EIO;
+	return out_err;
+}
+
+int out_flush(void)
+{
+	FILE *fp = out_stream();
+
+	if (out_err)
+		return out_err;
+	errno = 0;
+	if (fflush(fp) == EOF || ferror(fp))
+		return note_error();
+	return 0;
+}
+
+int out_error(void)
+{
+	return out_err;
+}
+
+int out_pipe_fd(void)
+{
+	return out_fp ? out_pipe : -1;
 }
 
 bool out_is_json(void)
@@ -363,23 +397,33 @@ int out_render(const struct out_rec *r, bool json, char *buf, size_t len)
 	return (int)b.used;
 }
 
+static void put_line(FILE *fp, const char *line)
+{
+	errno = 0;
+	if (fprintf(fp, "%s\n", line) < 0)
+		note_error();
+}
+
 void out_emit(const struct out_rec *r)
 {
 	char stackbuf[8192];
-	int n = out_render(r, out_json_mode, stackbuf, sizeof(stackbuf));
+	int n;
 	FILE *fp = out_stream();
 
+	if (out_err)
+		return;
+	n = out_render(r, out_json_mode, stackbuf, sizeof(stackbuf));
 	if (n < (int)sizeof(stackbuf)) {
-		fprintf(fp, "%s\n", stackbuf);
+		put_line(fp, stackbuf);
 		return;
 	}
 	char *big = malloc(n + 1);
 
 	if (!big) {
-		fprintf(fp, "%s\n", stackbuf);
+		put_line(fp, stackbuf);
 		return;
 	}
 	out_render(r, out_json_mode, big, n + 1);
-	fprintf(fp, "%s\n", big);
+	put_line(fp, big);
 	free(big);
 }

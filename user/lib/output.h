@@ -60,7 +60,13 @@ struct out_rec {
  * block buffered and flushed by out_flush() (the poll loop calls it after
  * every batch; ready and summary records flush themselves). */
 void out_setup(FILE *stream, bool json);
-void out_flush(void);
+/* Returns 0, or the first write error as a negative errno (sticky: after
+ * it nothing more is written, since stdio has dropped what it held and a
+ * later line would hide the gap). */
+int out_flush(void);
+int out_error(void);
+/* The stream's fd when it is a pipe (its reader may go away), else -1. */
+int out_pipe_fd(void);
 bool out_is_json(void);
 FILE *out_stream(void);
 

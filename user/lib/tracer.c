@@ -192,8 +192,12 @@ static int tracer_tick(void *arg)
 {
 	struct loop_ctx *lc = arg;
 
-	/* NTP may slew realtime; keep wall stamps honest on long runs */
-	clock_refresh(lc->t->clock, 60ull * 1000000000ull);
+	/* A step of realtime woke us (timerfd): measured there. Otherwise
+	 * re-measure anyway: NTP slews it, and a measure is a few vDSO reads.
+	 * Every measure is kept with its time (clock.h), so records stamped
+	 * before it keep the offset they were stamped under. */
+	if (!clock_step_check(lc->t->clock))
+		clock_refresh(lc->t->clock, 0);
 	if (lc->t->opts->verbose && clock_mono_ns() - lc->last_verbose_ns >= 1000000000ull) {
 		lc->last_verbose_ns = clock_mono_ns();
 		uint64_t c[NETSEG_CNT_MAX];
@@ -218,10 +222,38 @@ enum loop_end tracer_loop(struct tracer *t, struct ring_buffer *rb, int (*tick)(
 	enum loop_end how;
 	int err;
 
-	how = loop_run(rb, t->opts->duration_s, tracer_tick, &lc, tick_ms, &err);
-	if (how == LOOP_END_ERROR)
-		fprintf(stderr, "%s: polling the ring buffer failed: %s\n", t->tool, strerror(-err));
+	how = loop_run(rb, t->opts->duration_s, tracer_tick, &lc, tick_ms,
+		       clock_step_fd(t->clock), &err);
+	/* a reader that left (`| head`) is how such a run ends: nothing to say */
+	if (how == LOOP_END_ERROR && err != -EPIPE)
+		fprintf(stderr, "%s: %s failed: %s\n", t->tool,
+			out_error() ? "writing records" : "polling the ring buffer", strerror(-err));
 	return how;
+}
+
+/* Programs already running when their link went away still finish, and
+ * may still submit: they run at most microseconds, so a few short waits
+ * in which nothing new arrived mean the ring buffer is drained. */
+#define TRACER_SETTLE_US 2000
+#define TRACER_SETTLE_QUIET 3
+
+void tracer_stop(struct tracer *t, struct ring_buffer *rb)
+{
+	int quiet = 0;
+
+	tier_plan_detach(&t->plan);
+	if (!rb)
+		return;
+	for (int rounds = 0; quiet < TRACER_SETTLE_QUIET && rounds < 1000; rounds++) {
+		int n = ring_buffer__consume(rb);
+
+		if (n < 0)
+			break;
+		quiet = n ? 0 : quiet + 1;
+		if (quiet < TRACER_SETTLE_QUIET)
+			usleep(TRACER_SETTLE_US);
+	}
+	out_flush();
 }
 
 int tracer_counters(struct tracer *t, uint64_t *out, uint64_t *per_cpu_lost, int max_cpus)
@@ -274,6 +306,7 @@ void tracer_summary_fields(struct tracer *t, struct out_rec *r, enum loop_end ho
 	out_u64(r, "evicted", NULL, cnt[NETSEG_CNT_EVICTED], 0);
 	out_u64(r, "filtered", NULL, cnt[NETSEG_CNT_FILTERED], 0);
 	out_s64(r, "clock_drift_ns", NULL, t->clock ? t->clock->last_drift_ns : 0, OUT_TEXT_HIDE);
+	out_u64(r, "clock_steps", NULL, t->clock ? t->clock->steps : 0, OUT_TEXT_HIDE);
 	add_run_facts(t, r);
 }
 
@@ -291,9 +324,13 @@ void tracer_summary_emit(struct tracer *t, struct out_rec *r, const struct trace
 			 int n_segs, enum loop_end how)
 {
 	size_t cap = 1024 + (size_t)n_segs * 4096, off = 0;
-	char *json = malloc(cap);
+	char *json;
 	FILE *fp = out_stream();
 
+	/* the output is gone (reader left, disk full): nowhere to print it */
+	if (out_error())
+		return;
+	json = malloc(cap);
 	tracer_summary_fields(t, r, how);
 	if (json && n_segs) {
 		off += snprintf(json, cap, "{");

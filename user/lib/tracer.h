@@ -61,6 +61,11 @@ int tracer_ready_emit(struct tracer *t, const struct out_rec *r);
  * every tick_ms (0: every second). */
 enum loop_end tracer_loop(struct tracer *t, struct ring_buffer *rb, int (*tick)(void *),
 			  void *ctx, unsigned tick_ms);
+/* The one way a run ends, before the tool builds its summary: detach
+ * every program (nothing new can be counted or stamped after this), then
+ * drain the ring buffer completely and flush, so every record the summary
+ * counts has been printed. */
+void tracer_stop(struct tracer *t, struct ring_buffer *rb);
 /* Sum the per-CPU counters into out[NETSEG_CNT_MAX]; per_cpu_lost, when not
  * NULL, receives the lost-record count per CPU (up to max_cpus). */
 int tracer_counters(struct tracer *t, uint64_t *out, uint64_t *per_cpu_lost, int max_cpus);
