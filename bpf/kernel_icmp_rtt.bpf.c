@@ -79,6 +79,7 @@ static __always_inline int stage_of(enum rtt_hook hook)
 		return tx ? RTT_P2_START : RTT_P1_START;
 	case RTT_HOOK_ICMP_RCV:
 	case RTT_HOOK_SK_DATA_READY:
+	case RTT_HOOK_SKB_COPY:
 		return tx ? RTT_P2_END : RTT_P1_END;
 	default:
 		return -1;
@@ -184,7 +185,10 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 		return 0;
 	}
 	if (!e) {
-		netseg_count(NETSEG_CNT_SPAN_ORPHAN);
+		/* the read of a reply whose socket wake-up already ended its
+		 * echo is the usual case, not an orphan */
+		if (hook != RTT_HOOK_SKB_COPY)
+			netseg_count(NETSEG_CNT_SPAN_ORPHAN);
 		return 0;
 	}
 	if (e->st[stage].ts_ns)
@@ -403,6 +407,52 @@ SEC("tracepoint/sock/sk_data_ready")
 int rtt_skrdy_tp(struct trace_event_raw_sk_data_ready *args)
 {
 	return handle_sk_ready(args, (const struct sock *)args->skaddr, NETSEG_TIER_TRACEPOINT);
+}
+
+/*
+ * The wake-up reads the newest skb of the socket's queue, but a reader
+ * already running on another CPU can take the reply off the queue between
+ * its queueing and the wake-up: the wake-up then finds it gone. The reader
+ * copying it out comes microseconds later and names the skb itself, so it
+ * stamps what the wake-up missed (its hook says which one stamped).
+ */
+static __always_inline int handle_sk_copy(void *ctx, const struct sk_buff *skb,
+					  enum netseg_tier tier)
+{
+	bool direct = netseg_tier_direct(tier);
+	struct rtt_where w = { .dev = NULL };
+	struct sock *sk;
+
+	/* every datagram read of the machine passes here */
+	if (!skb)
+		return 0;
+	sk = NETSEG_READ(direct, skb, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != NETSEG_IPPROTO_ICMP)
+		return 0;
+	w.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (netseg_netns_ino && w.netns != netseg_netns_ino)
+		return 0;
+	w.ifindex = NETSEG_READ(direct, skb, skb_iif);
+	return handle_at(ctx, (struct sk_buff *)skb, &w, RTT_HOOK_SKB_COPY, tier,
+			 NETSEG_L3_AT_NETHDR, direct);
+}
+
+SEC("tp_btf/skb_copy_datagram_iovec")
+int BPF_PROG(rtt_skcp_btf, const struct sk_buff *skb, int len)
+{
+	return handle_sk_copy(ctx, skb, NETSEG_TIER_TP_BTF);
+}
+
+SEC("raw_tp/skb_copy_datagram_iovec")
+int BPF_PROG(rtt_skcp_raw, const struct sk_buff *skb, int len)
+{
+	return handle_sk_copy(ctx, skb, NETSEG_TIER_RAW_TP);
+}
+
+SEC("tracepoint/skb/skb_copy_datagram_iovec")
+int rtt_skcp_tp(struct trace_event_raw_skb_copy_datagram_iovec *args)
+{
+	return handle_sk_copy(args, (const struct sk_buff *)args->skbaddr, NETSEG_TIER_TRACEPOINT);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -35,6 +35,7 @@ enum rtt_hook {
 	RTT_HOOK_SK_DATA_READY,   /* sock:sk_data_ready of the ICMP socket */
 	RTT_HOOK_FROM_REPLY,      /* rx without icmp_rcv: P1 end = reply's first stamp */
 	RTT_HOOK_DEV_START_XMIT,  /* net:net_dev_start_xmit (classic tracepoint tier) */
+	RTT_HOOK_SKB_COPY,        /* skb:skb_copy_datagram_iovec: ping reads the reply */
 	RTT_N_HOOKS,
 };
 

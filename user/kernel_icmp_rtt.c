@@ -211,6 +211,7 @@ static const char *const hook_names[RTT_N_HOOKS] = {
 	[RTT_HOOK_ICMP_RCV] = "icmp_rcv",         [RTT_HOOK_SK_DATA_READY] = "sk_data_ready",
 	[RTT_HOOK_FROM_REPLY] = "(reply's first stamp)",
 	[RTT_HOOK_DEV_START_XMIT] = "net_dev_start_xmit",
+	[RTT_HOOK_SKB_COPY] = "skb_copy_datagram_iovec",
 };
 
 static const char *hook_name(unsigned h)

@@ -60,9 +60,10 @@ static const struct tier_stage rtt_tx_stages[] = {
 	RTT_IP_OUT,
 	RTT_XMIT,
 	RTT_RECV,
-	{ "icmp_rcv", "reply reaches the ICMP layer (else: the ping socket wakes)", false,
+	/* tracepoints: the wake-up, or the read when the reader was quicker */
+	{ "icmp_rcv", "reply reaches the ICMP layer (else: the ping socket wakes or reads it)", false,
 	  { { FE, "icmp_rcv", "rtt_icmp_fe" }, { KP, "icmp_rcv", "rtt_icmp_kp" },
-	    TP3(sock, sk_data_ready, "rtt_skrdy") } },
+	    TP3(sock, sk_data_ready, "rtt_skrdy"), TP3(skb, skb_copy_datagram_iovec, "rtt_skcp") } },
 };
 
 /* --direction rx: path 1 = recv -> icmp_rcv (request), path 2 = ip_out -> xmit.
