@@ -76,13 +76,13 @@ ip -n vh link set lo up
 fcount --ready-file "$T/fc.ready" tun_net_xmit vhost_add_used_and_signal_n "$esig" \
 	>"$T/fc.json" 2>"$T/fc.err" &
 FC_PID=$!
-wait_file "$T/fc.ready" 60 || bail "fcount never became ready: $(head -c 300 "$T/fc.err")"
+wait_ready "$T/fc.ready" "$FC_PID" 60 || bail "fcount never became ready: $(head -c 300 "$T/fc.err")"
 
 # vhost_drv bounds itself too (--duration), in case this script dies
 vhost_drv --netns vh --tap vtap0 --ready-file "$T/vd.ready" --duration 90 \
 	>"$T/vd.json" 2>"$T/vd.err" &
 VD_PID=$!
-wait_file "$T/vd.ready" 30 || bail "vhost_drv never became ready: $(head -c 300 "$T/vd.err")"
+wait_ready "$T/vd.ready" "$VD_PID" 30 || bail "vhost_drv never became ready: $(head -c 300 "$T/vd.err")"
 
 # SET_OWNER made the vhost worker: a kthread "vhost-<owner pid>" on 6.1 (its
 # own tgid), a thread of the owner's process from 6.4 on (tgid = the owner).
@@ -100,7 +100,7 @@ if [ -n "$wtgid" ]; then
 	fcount --pid "$wtgid" --ready-file "$T/fw.ready" tun_net_xmit vhost_add_used_and_signal_n "$esig" \
 		>"$T/fw.json" 2>"$T/fw.err" &
 	FW_PID=$!
-	wait_file "$T/fw.ready" 60 || bail "fcount --pid (vhost worker) never became ready: $(head -c 300 "$T/fw.err")"
+	wait_ready "$T/fw.ready" "$FW_PID" 60 || bail "fcount --pid (vhost worker) never became ready: $(head -c 300 "$T/fw.err")"
 fi
 
 # permanent neighbours: the stack sends echo requests straight into the tap
@@ -118,7 +118,7 @@ nsenter --net=/run/netns/vh sh -c \
 A_PID=$!
 fcount --pid "$A_PID" --ready-file "$T/fa.ready" tun_net_xmit >"$T/fa.json" 2>"$T/fa.err" &
 FA_PID=$!
-wait_file "$T/fa.ready" 60 || bail "fcount --pid never became ready: $(head -c 300 "$T/fa.err")"
+wait_ready "$T/fa.ready" "$FA_PID" 60 || bail "fcount --pid never became ready: $(head -c 300 "$T/fa.err")"
 
 # tap_tx: frames the tap handed to its reader (tun counts them in tun_put_user)
 tap_tx() { ip -n vh -s -j link show vtap0 | jq -r '.[0].stats64.tx.packets'; }
@@ -225,7 +225,7 @@ NR=100
 vhost_drv --netns vh --tap vtap1 --ring 16 --ready-file "$T/vr.ready" --duration 60 \
 	>"$T/vr.json" 2>"$T/vr.err" &
 VD_PID=$!
-if ! wait_file "$T/vr.ready" 30; then
+if ! wait_ready "$T/vr.ready" "$VD_PID" 30; then
 	fail "$RECY" "vhost_drv --ring 16 never became ready: $(head -c 300 "$T/vr.err")"
 elif ! { ip -n vh addr add 198.18.41.1/24 dev vtap1 && ip -n vh link set vtap1 up &&
 	ip -n vh neigh replace 198.18.41.2 lladdr 02:00:c6:12:29:02 dev vtap1 nud permanent; }; then
