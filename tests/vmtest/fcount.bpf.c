@@ -3,7 +3,10 @@
  * has FC_SLOTS identical programs with no fixed target: user space points
  * each used slot at a function (vmlinux or module BTF) before load, so one
  * object serves any list of functions. A bare SEC("fentry") takes its
- * target from bpf_program__set_attach_target(). */
+ * target from bpf_program__set_attach_target(). Each slot also has a bare
+ * SEC("kprobe") twin, for a function that has no BTF (a module's function
+ * on a kernel without module BTF, such as 5.10): user space loads one of
+ * the two per slot and attaches the kprobe by name. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -32,6 +35,13 @@ static __always_inline int fc_hit(int slot)
 		return fc_hit(n);        \
 	}
 
+#define FC_KSLOT(n)                      \
+	SEC("kprobe")                    \
+	int BPF_KPROBE(fc_kslot##n)      \
+	{                                \
+		return fc_hit(n);        \
+	}
+
 FC_SLOT(0)
 FC_SLOT(1)
 FC_SLOT(2)
@@ -40,3 +50,11 @@ FC_SLOT(4)
 FC_SLOT(5)
 FC_SLOT(6)
 FC_SLOT(7)
+FC_KSLOT(0)
+FC_KSLOT(1)
+FC_KSLOT(2)
+FC_KSLOT(3)
+FC_KSLOT(4)
+FC_KSLOT(5)
+FC_KSLOT(6)
+FC_KSLOT(7)

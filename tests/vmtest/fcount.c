@@ -5,7 +5,9 @@
  * process. A test helper for the VM test: it proves that a code path (e.g.
  * tun_net_xmit -> vhost_add_used_and_signal_n -> eventfd_signal) really ran
  * in the kernel under test. Functions of loaded modules resolve through the
- * module's BTF.
+ * module's BTF. A function in no BTF but in /proc/kallsyms (a module's, on a
+ * kernel without module BTF such as 5.10) is counted with a kprobe instead;
+ * the ready record says which hook each function got.
  *
  *   fcount --ready-file F tun_net_xmit vhost_add_used_and_signal_n eventfd_signal
  *
@@ -37,6 +39,7 @@ static struct {
 	double duration_s;
 	const char *ready_file;
 	bool verbose;
+	bool kprobe[FC_SLOTS]; /* this slot counts with its kprobe twin */
 } env;
 
 const char *argp_program_version = "fcount (netseg vmtest)";
@@ -121,12 +124,45 @@ static struct bpf_program *slot_prog(struct fcount_bpf *skel, int i)
 	return progs[i];
 }
 
-/* {"f1":n1,...} from the counters, or the function list when counts is NULL */
-static void funcs_json(const volatile __u64 *counts, char *buf, size_t len)
+static struct bpf_program *kslot_prog(struct fcount_bpf *skel, int i)
 {
+	struct bpf_program *progs[FC_SLOTS] = {
+		skel->progs.fc_kslot0, skel->progs.fc_kslot1, skel->progs.fc_kslot2,
+		skel->progs.fc_kslot3, skel->progs.fc_kslot4, skel->progs.fc_kslot5,
+		skel->progs.fc_kslot6, skel->progs.fc_kslot7,
+	};
+
+	return progs[i];
+}
+
+/* the exact name is a text symbol in /proc/kallsyms (a module's too) */
+static bool in_kallsyms(const char *name)
+{
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 &&
+		    (type == 't' || type == 'T') && !strcmp(sym, name))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* {"f1":n1,...} from the counters, the function list when counts is NULL,
+ * or {"f1":"fentry",...} with hooks */
+static void funcs_json(const volatile __u64 *counts, bool hooks, char *buf, size_t len)
+{
+	bool obj = counts || hooks;
+
 	size_t off = 0;
 
-	off += snprintf(buf + off, len - off, counts ? "{" : "[");
+	off += snprintf(buf + off, len - off, obj ? "{" : "[");
 	for (int i = 0; i < env.nfuncs && off < len; i++) {
 		if (i)
 			off += snprintf(buf + off, len - off, ",");
@@ -135,9 +171,12 @@ static void funcs_json(const volatile __u64 *counts, char *buf, size_t len)
 		if (counts && off < len)
 			off += snprintf(buf + off, len - off, ":%llu",
 					(unsigned long long)counts[i]);
+		else if (hooks && off < len)
+			off += snprintf(buf + off, len - off, ":\"%s\"",
+					env.kprobe[i] ? "kprobe" : "fentry");
 	}
 	if (off < len)
-		snprintf(buf + off, len - off, counts ? "}" : "]");
+		snprintf(buf + off, len - off, obj ? "}" : "]");
 }
 
 int main(int argc, char **argv)
@@ -172,16 +211,24 @@ int main(int argc, char **argv)
 	for (int i = 0; i < FC_SLOTS; i++) {
 		struct bpf_program *p = slot_prog(skel, i);
 
+		bpf_program__set_autoload(kslot_prog(skel, i), false);
 		if (i >= env.nfuncs) {
 			bpf_program__set_autoload(p, false);
 			continue;
 		}
 		/* looks the name up in vmlinux BTF, then in every module's BTF */
 		err = bpf_program__set_attach_target(p, 0, env.funcs[i]);
+		if (err == -ESRCH && in_kallsyms(env.funcs[i])) {
+			/* no BTF for it (a module without BTF): its kprobe twin */
+			env.kprobe[i] = true;
+			bpf_program__set_autoload(p, false);
+			bpf_program__set_autoload(kslot_prog(skel, i), true);
+			continue;
+		}
 		if (err) {
 			/* libbpf says -ESRCH for "not in any BTF" */
 			fprintf(stderr, "fcount: cannot trace '%s': %s\n", env.funcs[i],
-				err == -ESRCH ? "no such function in the kernel's BTF (vmlinux or a loaded module)"
+				err == -ESRCH ? "no such function in the kernel's BTF (vmlinux or a loaded module) nor in /proc/kallsyms"
 					      : strerror(-err));
 			goto out;
 		}
@@ -189,15 +236,18 @@ int main(int argc, char **argv)
 	err = fcount_bpf__load(skel);
 	if (err) {
 		fprintf(stderr,
-			"fcount: loading the fentry programs failed: %s (does this kernel allow fentry? `netseg doctor` says; -v shows the verifier log)\n",
+			"fcount: loading the fentry/kprobe programs failed: %s (does this kernel allow fentry? `netseg doctor` says; -v shows the verifier log)\n",
 			strerror(-err));
 		goto out;
 	}
 	for (int i = 0; i < env.nfuncs; i++) {
-		links[i] = bpf_program__attach(slot_prog(skel, i));
+		if (env.kprobe[i])
+			links[i] = bpf_program__attach_kprobe(kslot_prog(skel, i), false, env.funcs[i]);
+		else
+			links[i] = bpf_program__attach(slot_prog(skel, i));
 		if (!links[i]) {
-			fprintf(stderr, "fcount: attaching fentry to '%s' failed: %s\n", env.funcs[i],
-				strerror(errno));
+			fprintf(stderr, "fcount: attaching %s to '%s' failed: %s\n",
+				env.kprobe[i] ? "a kprobe" : "fentry", env.funcs[i], strerror(errno));
 			goto out;
 		}
 	}
@@ -205,8 +255,10 @@ int main(int argc, char **argv)
 	out_begin(&r, "ready");
 	out_str(&r, "tool", NULL, "fcount", 0);
 	out_u64(&r, "pid", NULL, (uint64_t)getpid(), 0);
-	funcs_json(NULL, buf, sizeof(buf));
+	funcs_json(NULL, false, buf, sizeof(buf));
 	out_json(&r, "functions", buf, NULL, 0);
+	funcs_json(NULL, true, buf, sizeof(buf));
+	out_json(&r, "hooks", buf, NULL, 0);
 	out_u64(&r, "tgid_filter", NULL, env.tgid, 0);
 	out_emit(&r);
 	out_flush();
@@ -230,7 +282,7 @@ int main(int argc, char **argv)
 
 	out_begin(&r, "counts");
 	out_str(&r, "tool", NULL, "fcount", 0);
-	funcs_json(skel->bss->fc_counts, buf, sizeof(buf));
+	funcs_json(skel->bss->fc_counts, false, buf, sizeof(buf));
 	out_json(&r, "counts", buf, NULL, 0);
 	out_u64(&r, "tgid_filter", NULL, env.tgid, 0);
 	out_f64(&r, "run_s", NULL, vmt_now_s() - start, 0);

@@ -3,8 +3,9 @@
 #ifndef NETSEG_VMTEST_FCOUNT_H
 #define NETSEG_VMTEST_FCOUNT_H
 
-/* Program slots in the object: fc_slot0 .. fc_slot7. Each one's fentry
- * target is chosen at run time; slots not asked for stay unloaded. */
+/* Program slots in the object: fc_slot0 .. fc_slot7 (fentry) and their
+ * kprobe twins fc_kslot0 .. fc_kslot7. Each used slot loads one of the two,
+ * its target chosen at run time; slots not asked for stay unloaded. */
 #define FC_SLOTS 8
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tests/vmtest/run.sh [-q] [--list] [SET...]
+# tests/vmtest/run.sh [-q] [--list] [--kernel 6.1|5.10] [SET...]
 #
-# Boot Debian's 6.1 cloud kernel under qemu (TCG, no KVM) with an initramfs
+# Boot a Debian cloud kernel under qemu (TCG, no KVM): Debian 12's 6.1 (the
+# default) or Debian 11's 5.10 (--kernel 5.10), with an initramfs
 # built here and now (busybox-static, the host's ip/ping/nft/jq with their
 # libraries, the static netseg binaries, the vmtest programs, the guest test
 # sets and the kernel's own modules), run the named test sets inside (default:
@@ -9,13 +10,18 @@
 #
 #   PASS vm6.1/<name> | FAIL vm6.1/<name>: <why> | SKIP vm6.1/<name>: <why>
 #
+# (vm5.10/<name> for 5.10),
 # one line per test on stdout; the guest console streams to stderr ("  vm| ").
 # Exit 1 when anything failed, the guest did not boot or the time limit
 # (VMTEST_TIMEOUT, default 240 s) ran out; 2 for a usage error.
 #
 # The kernel package is found with apt (newest linux-image-6.1.*-cloud-amd64-
 # unsigned), fetched with `apt-get download` into VMTEST_CACHE (default
-# /var/cache/netseg/vmtest, outside the repo) and reused from there.
+# /var/cache/netseg/vmtest, outside the repo) and reused from there. The 5.10
+# one (linux-image-5.10.*-cloud-amd64-unsigned, suite bullseye) comes the same
+# way through a private apt state in VMTEST_CACHE/apt-bullseye (its own
+# sources list, lists, cache and status) whose one source is the machine's own
+# Debian mirror with suite bullseye: the machine's apt sources stay untouched.
 # Nothing here uses host network namespaces: the guest makes its own.
 
 # The whole script is one brace group: bash parses it completely before
@@ -30,19 +36,21 @@ OUTPUT=${OUTPUT:-$REPO/.output}
 CACHE=${VMTEST_CACHE:-/var/cache/netseg/vmtest}
 TIMEOUT=${VMTEST_TIMEOUT:-240}
 SET_TIMEOUT=${VMTEST_SET_TIMEOUT:-150}
-P=vm6.1
+KSER=${VMTEST_KERNEL:-6.1}
 MARK='@@VMTEST@@'
 QUIET=0
 
 usage() {
 	cat <<EOF
-usage: tests/vmtest/run.sh [-q] [--list] [SET...]
-Boot Debian's 6.1 cloud kernel under qemu and run netseg's guest tests.
+usage: tests/vmtest/run.sh [-q] [--list] [--kernel 6.1|5.10] [SET...]
+Boot a Debian cloud kernel under qemu and run netseg's guest tests.
   SET      one of: $(all_sets | tr '\n' ' ')(default: all)
+  --kernel 6.1 (Debian 12's, the default) or 5.10 (Debian 11's)
   -q       do not stream the guest console to stderr (its last 40 lines
            still go there when something failed)
   --list   print each set with its tests and exit
 Environment: OUTPUT (build dir), SANITIZE=1 (build static unsanitized copies),
+VMTEST_KERNEL (the default for --kernel),
 VMTEST_CACHE (kernel package cache, default /var/cache/netseg/vmtest),
 VMTEST_TIMEOUT (whole guest run, default 240 s), VMTEST_SET_TIMEOUT (one set
 inside the guest, default 150 s), VMTEST_QEMU (the qemu binary),
@@ -66,6 +74,12 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	-q) QUIET=1 ;;
+	--kernel)
+		[ $# -ge 2 ] || { echo "vmtest: --kernel needs 6.1 or 5.10" >&2; exit 2; }
+		KSER=$2
+		shift
+		;;
+	--kernel=*) KSER=${1#--kernel=} ;;
 	--list)
 		for s in $(all_sets); do echo "$s: $(set_tests "$s")"; done
 		exit 0
@@ -82,6 +96,17 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ ${#sets[@]} -gt 0 ] || mapfile -t sets < <(all_sets)
+# the kernel series: its package names, and where apt finds them (SUITE empty:
+# the machine's own apt; otherwise a private apt state for that Debian suite)
+case $KSER in
+6.1) SUITE='' KDESC="Debian 12 main or security" ;;
+5.10) SUITE=bullseye KDESC="Debian 11 (bullseye) main" ;;
+*) echo "vmtest: unknown kernel '$KSER' (kernels: 6.1 5.10)" >&2; exit 2 ;;
+esac
+# linux-image-6.1.<N>-<abi>-cloud-amd64-unsigned: the pattern must not match 6.12
+KPAT="^linux-image-${KSER//./\\.}\\.[0-9]+-[0-9]+-cloud-amd64-unsigned\$"
+KGLOB="linux-image-$KSER.*-cloud-amd64-unsigned_*.deb"
+P=vm$KSER
 
 failed=0
 result() { # KIND NAME [WHY]
@@ -121,13 +146,23 @@ for t in cpio depmod dpkg-deb apt-get apt-cache ip ping jq timeout; do
 done
 
 # ---- the kernel package -----------------------------------------------------
-# newest 6.1 cloud image by name (6.1.0-N sorts numerically with sort -V);
-# the pattern must not match 6.12
-# prints "PACKAGE VERSION" (the candidate version apt would download)
+# APT: the options that make apt-get/apt-cache use the private state of
+# $SUITE (none for 6.1: the machine's own apt). Nothing under /etc/apt is
+# written: the private state has its own sources list, lists, cache and status.
+APT=()
+if [ -n "$SUITE" ]; then
+	AST=$CACHE/apt-$SUITE
+	APT=(-o "Dir::State=$AST/state" -o "Dir::State::Lists=$AST/lists"
+		-o "Dir::State::status=$AST/status" -o "Dir::Cache=$AST/cache"
+		-o "Dir::Etc::SourceList=$AST/sources.list" -o Dir::Etc::SourceParts=/nonexistent)
+fi
+
+# newest cloud image of the series by name (6.1.0-N sorts numerically with
+# sort -V); prints "PACKAGE VERSION" (the candidate version apt would download)
 find_pkg() {
-	apt-cache search --names-only '^linux-image-6\.1\.[0-9]+-[0-9]+-cloud-amd64-unsigned$' 2>/dev/null |
+	apt-cache "${APT[@]}" search --names-only "$KPAT" 2>/dev/null |
 		awk '{print $1}' | sort -V | while read -r p; do
-		v=$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: *//p')
+		v=$(apt-cache "${APT[@]}" policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: *//p')
 		case $v in '' | '(none)') ;; *) echo "$p $v" ;; esac
 	done | tail -n 1
 }
@@ -139,12 +174,92 @@ newest() {
 	printf '%s\n' "$@" | sort -V | tail -n 1
 }
 
+# the machine's own Debian archive: the URI of the first enabled "deb" source
+# for the release itself (a suite without "-updates", "-security" or "/...")
+# with component main, read from sources.list, sources.list.d/*.list (one-line
+# style) and sources.list.d/*.sources (deb822)
+debian_mirror() {
+	local f
+	{
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+			[ -f "$f" ] || continue
+			# "deb [options] URI SUITE COMPONENT..." -> "URI SUITE COMPONENT..."
+			sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
+				awk '$1 == "deb" && NF >= 4 { $1 = ""; print substr($0, 2) }'
+		done
+		for f in /etc/apt/sources.list.d/*.sources; do
+			[ -f "$f" ] || continue
+			awk 'BEGIN { RS = ""; FS = "\n" }
+			{
+				delete v; k = ""
+				for (i = 1; i <= NF; i++) {
+					l = $i
+					if (l ~ /^#/) continue
+					if (l ~ /^[ \t]/) { v[k] = v[k] " " l; continue } # continued
+					j = index(l, ":"); if (!j) continue
+					k = tolower(substr(l, 1, j - 1)); v[k] = substr(l, j + 1)
+				}
+				if (tolower(v["enabled"]) ~ /no/ || (" " v["types"] " ") !~ /[ \t]deb[ \t]/) next
+				split(v["uris"], u, " "); ns = split(v["suites"], s, " ")
+				for (n = 1; n <= ns; n++) print u[1], s[n], v["components"]
+			}' "$f"
+		done
+	} | awk '$2 !~ /[-\/]/ && $1 ~ /^(https?|ftp|file):/ {
+		for (i = 3; i <= NF; i++) if ($i == "main") { sub(/\/+$/, "", $1); print $1; exit }
+	}'
+}
+
+# write $AST/sources.list: the machine's Debian mirror with suite $SUITE,
+# signed by the archive keyrings that hold that release's keys
+private_sources() {
+	local uri keys='' k
+	PS_ERR=
+	uri=$(debian_mirror)
+	[ -n "$uri" ] || { PS_ERR="no Debian main archive (a deb source with component main) in /etc/apt/sources.list or sources.list.d/*.list, *.sources"; return 1; }
+	for k in /usr/share/keyrings/debian-archive-"$SUITE"-automatic.gpg \
+		/usr/share/keyrings/debian-archive-"$SUITE"-stable.gpg \
+		/usr/share/keyrings/debian-archive-keyring.gpg; do
+		[ -f "$k" ] && keys=${keys:+$keys,}$k
+	done
+	[ -n "$keys" ] || { PS_ERR="no Debian archive keyring in /usr/share/keyrings (package debian-archive-keyring)"; return 1; }
+	mkdir -p "$AST"/state "$AST"/lists/partial "$AST"/cache/archives/partial ||
+		{ PS_ERR="cannot make the private apt state in $AST"; return 1; }
+	[ -f "$AST/status" ] || : >"$AST/status"
+	printf 'deb [signed-by=%s] %s %s main\n' "$keys" "$uri" "$SUITE" >"$AST/sources.list.new"
+	if cmp -s "$AST/sources.list.new" "$AST/sources.list"; then
+		rm -f "$AST/sources.list.new"
+	else
+		# another mirror (or the first run): the old lists are not its
+		mv "$AST/sources.list.new" "$AST/sources.list" && rm -f "$AST"/lists/*_dists_*
+	fi
+}
+
+# apt-get update, of the machine's lists (6.1) or of the private ones
+apt_update() {
+	# root fetches without the _apt sandbox user in the private state: it is ours alone
+	if [ -n "$SUITE" ]; then
+		apt-get "${APT[@]}" -o APT::Sandbox::User=root update -qq
+	else
+		apt-get update -qq
+	fi
+}
+
 fetch_kernel() {
-	local pkg ver deb failed_dl=
-	read -r pkg ver <<<"$(find_pkg)"
-	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
-		note "no 6.1 cloud kernel in apt's lists; running apt-get update"
-		apt-get update -qq >"$TMP/apt.log" 2>&1 || note "apt-get update failed: $(tail -n 1 "$TMP/apt.log")"
+	local pkg='' ver='' deb failed_dl='' stale='' lists=1
+	if [ -n "$SUITE" ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			# not root: the private lists as they are, read-only, when there are any
+			[ -f "$AST/sources.list" ] || lists=0
+		elif ! private_sources; then
+			lists=0 failed_dl=$PS_ERR # only the cache can help now
+		elif [ -n "$(find "$AST/lists" -maxdepth 1 -name '*_Packages*' -mtime +30)" ]; then
+			stale=1 # a month old: ask the mirror again
+		fi
+	fi
+	[ $lists = 0 ] || read -r pkg ver <<<"$(find_pkg)"
+	if [ $lists = 1 ] && { [ -z "$pkg" ] || [ -n "$stale" ]; } && [ "$(id -u)" -eq 0 ]; then
+		note "no $KSER cloud kernel in apt's lists${SUITE:+ ($SUITE, in $AST)}${stale:+, or they are a month old}; running apt-get update"
+		apt_update >"$TMP/apt.log" 2>&1 || note "apt-get update failed: $(tail -n 1 "$TMP/apt.log")"
 		read -r pkg ver <<<"$(find_pkg)"
 	fi
 	if [ -n "$pkg" ]; then
@@ -156,12 +271,13 @@ fetch_kernel() {
 			note "downloading $pkg into $CACHE"
 			mkdir -p "$TMP/dl"
 			# root downloads without the _apt sandbox user: $TMP is ours alone
-			(cd "$TMP/dl" && apt-get -o APT::Sandbox::User=root download "$pkg") >"$TMP/apt.log" 2>&1
+			(cd "$TMP/dl" && apt-get "${APT[@]}" -o APT::Sandbox::User=root download "$pkg") >"$TMP/apt.log" 2>&1
 			deb=$(newest "$TMP/dl/${pkg}"_*.deb)
 			if [ -n "$deb" ] && mv "$deb" "$CACHE/"; then
 				# a newer revision replaces the older ones (and their unpacked trees)
 				local old
-				for old in "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb; do
+				# shellcheck disable=SC2086 # KGLOB is a pattern on purpose
+				for old in "$CACHE"/$KGLOB; do
 					[ "$old" = "$CACHE/$(basename "$deb")" ] && continue
 					note "removing the superseded $(basename "$old")"
 					rm -rf "$old" "${old%.deb}.d"
@@ -176,15 +292,18 @@ fetch_kernel() {
 			return
 		fi
 	fi
-	# offline: whatever 6.1 cloud kernel the cache already holds
-	deb=$(newest "$CACHE"/linux-image-6.1.*-cloud-amd64-unsigned_*.deb)
+	# offline: whatever cloud kernel of the series the cache already holds
+	# shellcheck disable=SC2086 # KGLOB is a pattern on purpose
+	deb=$(newest "$CACHE"/$KGLOB)
 	if [ -n "$deb" ]; then
 		note "using the cached $(basename "$deb")"
 		echo "OK $deb"
+	elif [ $lists = 0 ] && [ "$(id -u)" -ne 0 ]; then
+		echo "SKIPROOT"
 	elif [ -n "$failed_dl" ]; then
 		echo "ERR $failed_dl and none cached in $CACHE"
 	else
-		echo "ERR no linux-image-6.1.*-cloud-amd64-unsigned package in apt's lists (Debian 12 main or security) and none cached in $CACHE"
+		echo "ERR no linux-image-$KSER.*-cloud-amd64-unsigned package in apt's lists ($KDESC) and none cached in $CACHE"
 	fi
 }
 
@@ -273,7 +392,7 @@ fi
 case $got in
 OK\ *) DEB=${got#OK } ;;
 SKIPROOT)
-	result SKIP setup "no cached 6.1 kernel and $CACHE is not writable: run as root (or set VMTEST_CACHE)"
+	result SKIP setup "no cached $KSER kernel and $CACHE is not writable: run as root (or set VMTEST_CACHE)"
 	exit 0
 	;;
 *) setup_fail "kernel package: ${got#ERR }" ;;
@@ -371,7 +490,9 @@ note "kernel $KREL ($(basename "$DEB")), initramfs $(($(stat -c %s "$TMP/initrd.
 declare -A reported=()
 booted=0 done=0 cur_set=boot
 declare -A set_rc=()
+# 6.1's is vmtest-console.log; another kernel's names itself (5.10: vmtest-console-5.10.log)
 log=$OUTPUT/vmtest-console.log
+[ "$KSER" = 6.1 ] || log=$OUTPUT/vmtest-console-$KSER.log
 if ! { mkdir -p "$OUTPUT" && : >"$log"; } 2>/dev/null; then
 	log=$TMP/console.log # $OUTPUT is not ours to write: the log goes with $TMP
 fi

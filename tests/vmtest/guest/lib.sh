@@ -62,3 +62,24 @@ inns() {
 json() {
 	jq -c --arg t "$2" 'select(.type==$t)' "$1" 2>/dev/null | tail -n 1
 }
+
+# alive PID: the process exists and is not a zombie (an exited background
+# job stays one until the shell reaps it)
+alive() {
+	_st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	_st=${_st##*) }
+	[ "${_st%% *}" != Z ]
+}
+
+# wait_ready FILE PID SECONDS: like wait_file, but gives up as soon as PID
+# (the program that writes FILE) has exited without writing it
+wait_ready() {
+	i=0
+	while [ "$i" -lt $(($3 * 20)) ]; do
+		[ -s "$1" ] && return 0
+		alive "$2" || { [ -s "$1" ]; return; }
+		usleep 50000
+		i=$((i + 1))
+	done
+	return 1
+}

@@ -1,4 +1,4 @@
-# Set "icmp_drop_detector": a host between two namespaces in Debian 6.1,
+# Set "icmp_drop_detector": a host between two namespaces in the VM kernel,
 # routing (the guest image has no bridge module): every echo reported, and
 # a drop injected with nftables
 # explained with the kernel's reason (values of enum skb_drop_reason differ
@@ -30,10 +30,11 @@ fi
 nsenter --net=/run/netns/ih icmp_drop_detector --vm-interface h-a --phy-interface h-b --timeout-ms 300 -j \
 	--ready-file "$T/ready" >"$T/out" 2>"$T/err" &
 pid=$!
-if ! wait_file "$T/ready" 90; then
+if ! wait_ready "$T/ready" $pid 90; then
 	stop $pid INT 10
 	fail idd_reports_every_echo_on_6_1 "never ready: $(head -c 300 "$T/err")"
 	fail idd_reply_drop_reason_from_this_kernel "never ready"
+	show "$T/err" 20
 	exit 0
 fi
 inns ia "$PING" -n -q -c 10 -i 0.05 -W 1 $B >"$T/ping" 2>&1

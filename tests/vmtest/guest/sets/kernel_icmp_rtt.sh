@@ -39,7 +39,7 @@ for tier in fentry kprobe; do
 	nsenter --net=/run/netns/rtb kernel_icmp_rtt --src-ip $A --dst-ip $B --tier "$tier" -j \
 		--ready-file "$T/$tier.rx.ready" >"$T/$tier.rx" 2>"$T/$tier.rx.err" &
 	rx=$!
-	if ! wait_file "$T/$tier.tx.ready" 90 || ! wait_file "$T/$tier.rx.ready" 90; then
+	if ! wait_ready "$T/$tier.tx.ready" $tx 90 || ! wait_ready "$T/$tier.rx.ready" $rx 90; then
 		stop $tx INT 10
 		stop $rx INT 10
 		fail "$name" "never ready: $(head -c 200 "$T/$tier.tx.err") $(head -c 200 "$T/$tier.rx.err")"

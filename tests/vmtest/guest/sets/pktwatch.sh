@@ -37,7 +37,7 @@ for tier in fentry kprobe; do
 	nsenter --net=/run/netns/pwa pktwatch --tier "$tier" -j --ready-file "$T/$tier.ready" \
 		>"$out" 2>"$T/$tier.err" &
 	pid=$!
-	if ! wait_file "$T/$tier.ready" 60; then
+	if ! wait_ready "$T/$tier.ready" $pid 60; then
 		stop $pid INT 10
 		fail "$name" "pktwatch --tier $tier never became ready: $(head -c 300 "$T/$tier.err")"
 		continue

@@ -3,6 +3,8 @@
 # must come back in vhost_drv's used ring with call-eventfd signals, and an
 # fentry counter (fcount) must see the kernel path that did it:
 # tun_net_xmit -> vhost handle_rx -> vhost_add_used_and_signal_n -> eventfd_signal.
+# On 5.10 (no module BTF) fcount counts the module functions (tun_net_xmit,
+# vhost_add_used_and_signal_n) with kprobes; the facts line names the hooks.
 # The truth for "frames sent" is ping's own count of transmitted requests
 # (to neighbours with permanent entries, so no ARP, and no IPv6 chatter).
 # tests: vhost_net_delivers_tap_frames_and_signals_call_eventfd vhost_worker_thread_signals_the_call_eventfd fcount_pid_filter_counts_only_that_process vhost_drv_recycles_buffers_beyond_ring_size vhost_drv_and_fcount_reject_bad_input
@@ -76,13 +78,13 @@ ip -n vh link set lo up
 fcount --ready-file "$T/fc.ready" tun_net_xmit vhost_add_used_and_signal_n "$esig" \
 	>"$T/fc.json" 2>"$T/fc.err" &
 FC_PID=$!
-wait_file "$T/fc.ready" 60 || bail "fcount never became ready: $(head -c 300 "$T/fc.err")"
+wait_ready "$T/fc.ready" "$FC_PID" 60 || bail "fcount never became ready: $(head -c 300 "$T/fc.err")"
 
 # vhost_drv bounds itself too (--duration), in case this script dies
 vhost_drv --netns vh --tap vtap0 --ready-file "$T/vd.ready" --duration 90 \
 	>"$T/vd.json" 2>"$T/vd.err" &
 VD_PID=$!
-wait_file "$T/vd.ready" 30 || bail "vhost_drv never became ready: $(head -c 300 "$T/vd.err")"
+wait_ready "$T/vd.ready" "$VD_PID" 30 || bail "vhost_drv never became ready: $(head -c 300 "$T/vd.err")"
 
 # SET_OWNER made the vhost worker: a kthread "vhost-<owner pid>" on 6.1 (its
 # own tgid), a thread of the owner's process from 6.4 on (tgid = the owner).
@@ -100,7 +102,7 @@ if [ -n "$wtgid" ]; then
 	fcount --pid "$wtgid" --ready-file "$T/fw.ready" tun_net_xmit vhost_add_used_and_signal_n "$esig" \
 		>"$T/fw.json" 2>"$T/fw.err" &
 	FW_PID=$!
-	wait_file "$T/fw.ready" 60 || bail "fcount --pid (vhost worker) never became ready: $(head -c 300 "$T/fw.err")"
+	wait_ready "$T/fw.ready" "$FW_PID" 60 || bail "fcount --pid (vhost worker) never became ready: $(head -c 300 "$T/fw.err")"
 fi
 
 # permanent neighbours: the stack sends echo requests straight into the tap
@@ -118,7 +120,7 @@ nsenter --net=/run/netns/vh sh -c \
 A_PID=$!
 fcount --pid "$A_PID" --ready-file "$T/fa.ready" tun_net_xmit >"$T/fa.json" 2>"$T/fa.err" &
 FA_PID=$!
-wait_file "$T/fa.ready" 60 || bail "fcount --pid never became ready: $(head -c 300 "$T/fa.err")"
+wait_ready "$T/fa.ready" "$FA_PID" 60 || bail "fcount --pid never became ready: $(head -c 300 "$T/fa.err")"
 
 # tap_tx: frames the tap handed to its reader (tun counts them in tun_put_user)
 tap_tx() { ip -n vh -s -j link show vtap0 | jq -r '.[0].stats64.tx.packets'; }
@@ -168,7 +170,8 @@ calls=$(echo "$vd" | jq -r .call_signals)
 c_tun=$(echo "$fc" | jq -r '.counts.tun_net_xmit')
 c_vhost=$(echo "$fc" | jq -r '.counts.vhost_add_used_and_signal_n')
 c_efd=$(echo "$fc" | jq -r --arg f "$esig" '.counts[$f]')
-facts="sent=$sent tap_tx=$tx frames=$frames used=$used calls=$calls tun_net_xmit=$c_tun vhost_add_used_and_signal_n=$c_vhost $esig=$c_efd"
+hooks=$(json "$T/fc.json" ready | jq -r '.hooks // {} | to_entries | map("\(.key):\(.value)") | join(",")')
+facts="sent=$sent tap_tx=$tx frames=$frames used=$used calls=$calls tun_net_xmit=$c_tun vhost_add_used_and_signal_n=$c_vhost $esig=$c_efd hooks=$hooks"
 echo "  vhost: $facts"
 echo "  vhost_drv: $vd"
 
@@ -180,12 +183,12 @@ elif [ "$frames" -ne "$tx" ]; then
 elif [ "$calls" -le 0 ]; then
 	fail "$MAIN" "no call-eventfd signal ($facts)"
 elif [ "$c_tun" -lt "$sent" ]; then
-	fail "$MAIN" "fentry saw tun_net_xmit $c_tun times for $sent frames ($facts)"
+	fail "$MAIN" "fcount saw tun_net_xmit $c_tun times for $sent frames ($facts)"
 elif [ "$c_vhost" -le 0 ]; then
-	fail "$MAIN" "fentry never saw vhost_add_used_and_signal_n ($facts)"
+	fail "$MAIN" "fcount never saw vhost_add_used_and_signal_n ($facts)"
 elif [ "$c_efd" -lt "$calls" ]; then
 	# every signal the driver read off its call eventfds was one eventfd_signal
-	fail "$MAIN" "fentry saw $esig $c_efd times, fewer than the $calls call signals ($facts)"
+	fail "$MAIN" "fcount saw $esig $c_efd times, fewer than the $calls call signals ($facts)"
 else
 	pass "$MAIN"
 fi
@@ -225,7 +228,7 @@ NR=100
 vhost_drv --netns vh --tap vtap1 --ring 16 --ready-file "$T/vr.ready" --duration 60 \
 	>"$T/vr.json" 2>"$T/vr.err" &
 VD_PID=$!
-if ! wait_file "$T/vr.ready" 30; then
+if ! wait_ready "$T/vr.ready" "$VD_PID" 30; then
 	fail "$RECY" "vhost_drv --ring 16 never became ready: $(head -c 300 "$T/vr.err")"
 elif ! { ip -n vh addr add 198.18.41.1/24 dev vtap1 && ip -n vh link set vtap1 up &&
 	ip -n vh neigh replace 198.18.41.2 lladdr 02:00:c6:12:29:02 dev vtap1 nud permanent; }; then
