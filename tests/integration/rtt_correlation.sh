@@ -96,3 +96,29 @@ st=$(summary fwd_rx .echoes_started) ex=$(summary fwd_rx .echoes_expired) fl=$(s
 check rtt_router_rx_keeps_a_bounded_number_of_entries \
 	"started=$st expired=$ex in_flight=$fl completed=$(summary fwd_rx .echoes_completed)" \
 	test "$st" -eq 300 -a "$fl" -le 60 -a $((ex + fl)) -eq "$st" -a "$(summary fwd_rx .echoes_completed)" -eq 0
+
+# 4. a reader that stops reading: `kernel_icmp_rtt | head -3` ends by itself
+ip netns exec "$(ns a)" ping -n -q -i 0.01 -c 1000 $B >/dev/null 2>&1 &
+pinger=$!
+T_PIDS+=("$pinger")
+start_ns=$(date +%s%N)
+timeout 20 bash -c "ip netns exec $(ns a) $RTT --src-ip $A | head -3 >$T_TMP/head3"
+rc=$?
+secs=$(( ($(date +%s%N) - start_ns) / 1000000000 ))
+t_stop "$pinger" INT
+check rtt_pipe_into_head_exits_by_itself "rc=$rc after ${secs}s, $(wc -l <"$T_TMP/head3") lines" \
+	test "$rc" -ne 124 -a "$(wc -l <"$T_TMP/head3")" -eq 3
+
+# 5. SIGTERM in the middle of a flood: every echo the summary counts as
+# completed (and not lost) is in the output
+start term a --src-ip $A
+ip netns exec "$(ns a)" ping -n -q -f -c 100000 $B >/dev/null 2>&1 &
+pinger=$!
+T_PIDS+=("$pinger")
+sleep 1.5
+t_stop "$pid_term" TERM
+t_stop "$pinger" INT
+printed=$(recs term echo | wc -l)
+want=$(summary term '.echoes_completed - .lost')
+check rtt_sigterm_mid_flood_prints_every_counted_echo "printed $printed, summary completed-lost $want, ended by $(summary term .ended_by)" \
+	test "$printed" -eq "${want:--1}" -a "$printed" -gt 0 -a "$(summary term .ended_by)" = SIGTERM

@@ -2,8 +2,11 @@
 # routing (the guest image has no bridge module): every echo reported, and
 # a drop injected with nftables
 # explained with the kernel's reason (values of enum skb_drop_reason differ
-# from the host kernel's: the names must come from this kernel's BTF).
-# tests: idd_reports_every_echo_on_6_1 idd_reply_drop_reason_from_this_kernel
+# from the host kernel's: the names must come from this kernel's BTF). A
+# kernel whose kfree_skb tracepoint has no reason (5.10) still names the
+# site, and says the reason is not provided; the tracepoint's own format
+# file is the truth for which kind of kernel this is.
+# tests: idd_reports_every_echo_in_vm idd_reply_drop_reason_from_this_kernel
 # shellcheck shell=sh
 . /vmtest/lib.sh
 A=198.18.32.1
@@ -22,7 +25,7 @@ setup() {
 		inns ih sysctl -q -w net.ipv4.ip_forward=1
 }
 if ! setup >"$T/setup.err" 2>&1; then
-	fail idd_reports_every_echo_on_6_1 "cannot build the routed topology: $(head -n 2 "$T/setup.err" | tr '\n' ' ')"
+	fail idd_reports_every_echo_in_vm "cannot build the routed topology: $(head -n 2 "$T/setup.err" | tr '\n' ' ')"
 	fail idd_reply_drop_reason_from_this_kernel "no topology"
 	exit 0
 fi
@@ -32,7 +35,7 @@ nsenter --net=/run/netns/ih icmp_drop_detector --vm-interface h-a --phy-interfac
 pid=$!
 if ! wait_ready "$T/ready" $pid 90; then
 	stop $pid INT 10
-	fail idd_reports_every_echo_on_6_1 "never ready: $(head -c 300 "$T/err")"
+	fail idd_reports_every_echo_in_vm "never ready: $(head -c 300 "$T/err")"
 	fail idd_reply_drop_reason_from_this_kernel "never ready"
 	show "$T/err" 20
 	exit 0
@@ -49,17 +52,23 @@ stop $pid INT 20
 
 got=$(jq -r 'select(.type=="echo") | .seq' "$T/out" | sort -n | tr '\n' ' ')
 if [ "$got" = "$(seq -s ' ' 1 10) " ]; then
-	pass idd_reports_every_echo_on_6_1
+	pass idd_reports_every_echo_in_vm
 else
-	fail idd_reports_every_echo_on_6_1 "echo seqs [$got], want 1..10"
+	fail idd_reports_every_echo_in_vm "echo seqs [$got], want 1..10"
 	show "$T/err" 10
 fi
-n=$(jq -r 'select(.type=="drop" and .class=="reply_dropped_inside" and .reason=="NETFILTER_DROP") | .seq' "$T/out" | wc -l)
+if grep -q 'field:.* reason;' /sys/kernel/tracing/events/skb/kfree_skb/format 2>/dev/null; then
+	want_reason=NETFILTER_DROP
+else
+	want_reason="not provided by this kernel"
+fi
+n=$(jq -r --arg r "$want_reason" 'select(.type=="drop" and .class=="reply_dropped_inside" and .reason==$r and (.site | startswith("nft_do_chain"))) | .seq' "$T/out" | wc -l)
 if [ "$n" -eq 3 ]; then
 	pass idd_reply_drop_reason_from_this_kernel
 else
-	fail idd_reply_drop_reason_from_this_kernel "$n of 3 reply drops with NETFILTER_DROP: $(jq -c 'select(.type=="drop") | {class,reason,site}' "$T/out" | head -3 | tr '\n' ' ')"
+	fail idd_reply_drop_reason_from_this_kernel "$n of 3 reply drops with reason '$want_reason' at nft_do_chain: $(jq -c 'select(.type=="drop") | {class,reason,site}' "$T/out" | head -3 | tr '\n' ' ')"
 	show "$T/out" 10
+	show "$T/err" 10
 fi
 ip netns del ih
 ip netns del ia
