@@ -69,6 +69,22 @@ t_bg() {
 	T_PIDS+=("$T_LAST_PID")
 }
 
+# t_tracer NAME NS BIN ARGS...: a tracer in namespace NS (ns suffix) with -j
+# and a ready file; output in $T_TMP/NAME.json, pid in pid_NAME. Waits for
+# its ready record, else a FAIL line named NAME.
+t_tracer() {
+	local name=$1 where=$2 bin=$3
+	shift 3
+	t_bg "$T_TMP/$name.json" ip netns exec "$(ns "$where")" "$bin" -j --ready-file "$T_TMP/$name.ready" "$@"
+	eval "pid_$name=$T_LAST_PID"
+	t_wait_file "$T_TMP/$name.ready" 10 || { fail "$name" "never ready: $(head -c 300 "$T_TMP/$name.json.err")"; return 1; }
+}
+# t_tracer_stop NAME: SIGINT, and wait for its summary
+t_tracer_stop() { t_stop "$(eval echo "\$pid_$1")" INT; }
+# t_records NAME TYPE: its records of that type; t_summary NAME JQ: a summary field
+t_records() { jq -c "select(.type==\"$2\")" "$T_TMP/$1.json"; }
+t_summary() { jq -r "select(.type==\"summary\") | $2" "$T_TMP/$1.json"; }
+
 # t_wait_file FILE SECONDS: wait until FILE is non-empty
 t_wait_file() {
 	local i

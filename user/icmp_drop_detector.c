@@ -420,6 +420,7 @@ static void emit_point(struct tracer *t, const struct idd_echo *e, unsigned poin
 struct ctx {
 	struct tracer *t;
 	struct icmp_drop_detector_bpf *skel;
+	struct span_map echoes;
 };
 
 static int handle_event(void *arg, void *data, size_t size)
@@ -455,25 +456,15 @@ static void on_expired(void *arg, const void *key, const void *value)
 	emit_drop(c->t, value, "timeout");
 }
 
-static struct span_map echoes_map(struct ctx *c)
-{
-	struct span_map m = { bpf_map__fd(c->skel->maps.echoes), sizeof(struct idd_key),
-			      sizeof(struct idd_echo) };
-	return m;
-}
-
-/* Echoes older than --timeout-ms are drops. */
 static int tick(void *arg)
 {
-	struct span_map m = echoes_map(arg);
-	long n = span_sweep(&m, clock_mono_ns(), env.timeout_ms * 1000000ull, on_expired, arg);
+	struct ctx *c = arg;
 
-	return n < 0 ? (int)n : 0;
+	return span_expire(&c->echoes, env.timeout_ms * 1000000ull, on_expired, c);
 }
 
 static void print_summary(struct ctx *c, enum loop_end how)
 {
-	struct span_map m = echoes_map(c);
 	uint64_t cnt[NETSEG_CNT_MAX], drops = 0;
 	char reasons[4096], rbuf[32];
 	size_t off = 0;
@@ -483,7 +474,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	if (!r)
 		return;
 	tracer_counters(c->t, cnt, NULL, 0);
-	span_acct_make(&a, cnt, env.expired, span_in_flight(&m));
+	span_acct_make(&a, cnt, env.expired, span_in_flight(&c->echoes));
 	for (int i = 0; i < N_DROP_CLASSES; i++)
 		drops += env.drops[i];
 	out_begin(r, "summary");
@@ -569,6 +560,7 @@ int main(int argc, char **argv)
 	c.skel = skel;
 	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
 		goto cleanup;
+	c.echoes = span_map_of(skel->maps.echoes);
 	if (!tier_plan_stage_available(&t.plan, "drop"))
 		fprintf(stderr, "icmp_drop_detector: no kfree_skb hook on this kernel: drops are found by timeout only, without a reason\n");
 

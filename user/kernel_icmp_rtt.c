@@ -247,6 +247,7 @@ static const char *const stage_names[RTT_N_STAGES] = { "p1_start", "p1_end", "p2
 struct ctx {
 	struct tracer *t;
 	struct kernel_icmp_rtt_bpf *skel;
+	struct span_map echoes;
 };
 
 /* The stages as text lines and as a JSON array; missing ones (an
@@ -388,24 +389,15 @@ static void on_expired(void *arg, const void *key, const void *value)
 	emit_incomplete(arg, value, "timeout");
 }
 
-static struct span_map echoes_map(struct ctx *c)
-{
-	struct span_map m = { bpf_map__fd(c->skel->maps.echoes), sizeof(struct rtt_key),
-			      sizeof(struct rtt_echo) };
-	return m;
-}
-
 static int tick(void *arg)
 {
-	struct span_map m = echoes_map(arg);
-	long n = span_sweep(&m, clock_mono_ns(), env.timeout_ms * 1000000ull, on_expired, arg);
+	struct ctx *c = arg;
 
-	return n < 0 ? (int)n : 0;
+	return span_expire(&c->echoes, env.timeout_ms * 1000000ull, on_expired, c);
 }
 
 static void print_summary(struct ctx *c, enum loop_end how)
 {
-	struct span_map m = echoes_map(c);
 	uint64_t cnt[NETSEG_CNT_MAX];
 	struct out_rec *r = malloc(sizeof(*r));
 	struct span_acct a;
@@ -413,7 +405,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	if (!r)
 		return;
 	tracer_counters(c->t, cnt, NULL, 0);
-	span_acct_make(&a, cnt, env.expired, span_in_flight(&m));
+	span_acct_make(&a, cnt, env.expired, span_in_flight(&c->echoes));
 	out_begin(r, "summary");
 	out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
@@ -479,6 +471,7 @@ int main(int argc, char **argv)
 	c.skel = skel;
 	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
 		goto cleanup;
+	c.echoes = span_map_of(skel->maps.echoes);
 	if (env.stacks && !(env.ksyms = ksyms_load()))
 		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");
 

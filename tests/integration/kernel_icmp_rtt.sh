@@ -16,17 +16,10 @@ fi
 t_netns_pair a b $A $B || { fail rtt_setup "cannot create namespaces"; exit 1; }
 ip -n "$(ns b)" addr add $B2/24 dev veth-b
 
-# start NAME NS ARGS...: tracer in a namespace, waits for its ready record
-start() {
-	local name=$1 where=$2
-	shift 2
-	t_bg "$T_TMP/$name.json" ip netns exec "$(ns "$where")" "$RTT" -j --ready-file "$T_TMP/$name.ready" "$@"
-	eval "pid_$name=$T_LAST_PID"
-	t_wait_file "$T_TMP/$name.ready" 10 || { fail "$name" "never ready: $(head -c 300 "$T_TMP/$name.json.err")"; return 1; }
-}
-stop() { t_stop "$(eval echo "\$pid_$1")" INT; }
-echoes() { jq -c 'select(.type=="echo")' "$T_TMP/$1.json"; }
-summary() { jq -r "select(.type==\"summary\") | $2" "$T_TMP/$1.json"; }
+start() { t_tracer "$1" "$2" "$RTT" "${@:3}"; }
+stop() { t_tracer_stop "$1"; }
+echoes() { t_records "$1" echo; }
+summary() { t_summary "$@"; }
 
 # 1. the seed's command line on both sides; direction follows the addresses
 start send a --src-ip $A --dst-ip $B && start recv b --src-ip $A --dst-ip $B

@@ -14,16 +14,10 @@ if ! is_root; then
 fi
 t_netns_pair a b $A $B || { fail rtt_corr_setup "cannot create namespaces"; exit 1; }
 
-start() { # start NAME NS ARGS...
-	local name=$1 where=$2
-	shift 2
-	t_bg "$T_TMP/$name.json" ip netns exec "$(ns "$where")" "$RTT" -j --ready-file "$T_TMP/$name.ready" "$@"
-	eval "pid_$name=$T_LAST_PID"
-	t_wait_file "$T_TMP/$name.ready" 10 || { fail "$name" "never ready: $(head -c 300 "$T_TMP/$name.json.err")"; return 1; }
-}
-stop() { t_stop "$(eval echo "\$pid_$1")" INT; }
-recs() { jq -c "select(.type==\"$2\")" "$T_TMP/$1.json"; }
-summary() { jq -r "select(.type==\"summary\") | $2" "$T_TMP/$1.json"; }
+start() { t_tracer "$1" "$2" "$RTT" "${@:3}"; }
+stop() { t_tracer_stop "$1"; }
+recs() { t_records "$@"; }
+summary() { t_summary "$@"; }
 drop_replies() { # in b: replies never leave
 	ip netns exec "$(ns b)" nft -f - <<'NFT'
 table inet rttdrop { chain out { type filter hook output priority 0; icmp type echo-reply drop; }; }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "span.h"
 #include "tracer.h"
 
@@ -94,6 +95,20 @@ long span_sweep(const struct span_map *m, uint64_t now_ns, uint64_t timeout_ns, 
 	free(w.keys);
 	free(w.values);
 	return rc ? rc : expired;
+}
+
+struct span_map span_map_of(const struct bpf_map *map)
+{
+	struct span_map m = { bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map) };
+
+	return m;
+}
+
+int span_expire(const struct span_map *m, uint64_t timeout_ns, span_expired_fn fn, void *ctx)
+{
+	long n = span_sweep(m, clock_mono_ns(), timeout_ns, fn, ctx);
+
+	return n < 0 ? (int)n : 0;
 }
 
 uint64_t span_in_flight(const struct span_map *m)

@@ -27,6 +27,11 @@ struct span_map {
 
 typedef void (*span_expired_fn)(void *ctx, const void *key, const void *value);
 
+struct bpf_map;
+
+/* The span map of a loaded object (its fd, key and value sizes). */
+struct span_map span_map_of(const struct bpf_map *map);
+
 /*
  * Expire the spans whose start is more than timeout_ns before `now_ns`
  * (CLOCK_MONOTONIC, read by the caller before the sweep): fn sees each one
@@ -37,6 +42,9 @@ typedef void (*span_expired_fn)(void *ctx, const void *key, const void *value);
  */
 long span_sweep(const struct span_map *m, uint64_t now_ns, uint64_t timeout_ns, span_expired_fn fn,
 		void *ctx);
+
+/* span_sweep at this moment, for a loop tick: 0, or a negative errno. */
+int span_expire(const struct span_map *m, uint64_t timeout_ns, span_expired_fn fn, void *ctx);
 
 /* Entries in the map now. */
 uint64_t span_in_flight(const struct span_map *m);
