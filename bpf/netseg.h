@@ -30,7 +30,6 @@ enum netseg_counter {
 	NETSEG_CNT_PARSE_REJECT,     /* packet not parseable as IPv4 (counted, not an error) */
 	NETSEG_CNT_IPV6,             /* IPv6 packets seen and rejected */
 	NETSEG_CNT_MAP_FULL,         /* a map insert failed */
-	NETSEG_CNT_EVICTED,          /* an incomplete item was evicted (LRU) */
 	NETSEG_CNT_FILTERED,         /* matched the flow but below a threshold */
 	/* spans (netseg_span.bpf.h): the same accounting in every tracer */
 	NETSEG_CNT_SPAN_STARTED,     /* a start stamp created a span */

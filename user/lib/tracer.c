@@ -204,12 +204,13 @@ static int tracer_tick(void *arg)
 
 		tracer_counters(lc->t, c, NULL, 0);
 		fprintf(stderr,
-			"%s: records=%llu lost=%llu parse_rejects=%llu ipv6=%llu map_full=%llu evicted=%llu filtered=%llu\n",
+			"%s: records=%llu lost=%llu parse_rejects=%llu ipv6=%llu map_full=%llu started=%llu completed=%llu filtered=%llu\n",
 			lc->t->tool, (unsigned long long)lc->t->records,
 			(unsigned long long)c[NETSEG_CNT_RB_LOST],
 			(unsigned long long)c[NETSEG_CNT_PARSE_REJECT],
 			(unsigned long long)c[NETSEG_CNT_IPV6], (unsigned long long)c[NETSEG_CNT_MAP_FULL],
-			(unsigned long long)c[NETSEG_CNT_EVICTED],
+			(unsigned long long)c[NETSEG_CNT_SPAN_STARTED],
+			(unsigned long long)c[NETSEG_CNT_SPAN_COMPLETED],
 			(unsigned long long)c[NETSEG_CNT_FILTERED]);
 	}
 	return lc->tick ? lc->tick(lc->ctx) : 0;
@@ -303,7 +304,6 @@ void tracer_summary_fields(struct tracer *t, struct out_rec *r, enum loop_end ho
 	out_u64(r, "parse_rejects", NULL, cnt[NETSEG_CNT_PARSE_REJECT], 0);
 	out_u64(r, "ipv6_rejects", NULL, cnt[NETSEG_CNT_IPV6], 0);
 	out_u64(r, "map_full", NULL, cnt[NETSEG_CNT_MAP_FULL], 0);
-	out_u64(r, "evicted", NULL, cnt[NETSEG_CNT_EVICTED], 0);
 	out_u64(r, "filtered", NULL, cnt[NETSEG_CNT_FILTERED], 0);
 	out_s64(r, "clock_drift_ns", NULL, t->clock ? t->clock->last_drift_ns : 0, OUT_TEXT_HIDE);
 	out_u64(r, "clock_steps", NULL, t->clock ? t->clock->steps : 0, OUT_TEXT_HIDE);
