@@ -38,6 +38,7 @@ struct run {
 	int rc;
 	char err_text[4096];
 	int configured;              /* configure() calls */
+	bool unsized;                /* leave `sized` at 0 entries: no object */
 };
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -93,7 +94,8 @@ static void capture_stderr(struct run *r, int (*fn)(struct run *))
 
 static int load_plain(struct run *r)
 {
-	write_settings(r->skel);
+	if (!r->unsized)
+		write_settings(r->skel);
 	return tracer_load_attach(&r->t, r->skel->skeleton, r->skel->obj, on_record, NULL, &r->rb);
 }
 
@@ -106,9 +108,11 @@ static int load_cfg(struct run *r)
 /* Plan the stages and load the object through the tracer as a tool does. */
 static void start(struct run *r, const struct tier_stage *stages, int n, bool with_cfg)
 {
+	bool unsized = r->unsized;
 	char err[512];
 
 	memset(r, 0, sizeof(*r));
+	r->unsized = unsized;
 	r->tool = (struct tier_tool){ "tproof", false, stages, n };
 	r->t.tool = "tproof";
 	r->t.opts = &r->opts;
@@ -184,7 +188,7 @@ static void rejected_first_alternative_gives_way_to_the_second(void **state)
 	static const struct tier_stage stages[] = {
 		{ "recv", "received", false, { RECV_CTX3, RECV_OK } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -202,7 +206,7 @@ static void raw_tp_alternative_refused_at_attach_gives_way(void **state)
 	static const struct tier_stage stages[] = {
 		{ "recv", "received", false, { RRAW_CTX3, RRAW_OK } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -218,7 +222,7 @@ static void rejected_program_falls_back_to_the_next_tier(void **state)
 	static const struct tier_stage stages[] = {
 		{ "recv", "received", false, { RECV_CTX3, RRAW_OK } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -235,7 +239,7 @@ static void optional_stage_with_its_only_program_rejected_is_off_in_one_line(voi
 		{ "recv", "received", false, { RECV_OK } },
 		{ "opt", "sent with a length", true, { XMIT_CTX6 } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -256,7 +260,7 @@ static void required_stage_with_its_only_program_rejected_fails_naming_it(void *
 		{ "recv", "received", false, { RECV_OK } },
 		{ "req", "sent with a length", false, { XMIT_CTX6 } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -277,7 +281,7 @@ static void proofs_and_reload_keep_the_tools_rodata_and_map_sizes(void **state)
 		{ "cfg", "configured", false, { CFG_OK } },
 		{ "opt", "sent with a length", true, { XMIT_CTX6 } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -298,7 +302,7 @@ static void configure_runs_again_with_the_plan_as_it_is_now(void **state)
 		{ "cfg", "configured", false, { CFG_OK } },
 		{ "opt", "sent with a length", true, { XMIT_CTX6 } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
@@ -317,16 +321,36 @@ static void accepted_programs_load_once(void **state)
 		{ "cfg", "configured", false, { CFG_OK } },
 		{ "recv", "received", false, { RECV_OK, RECV_CTX3 } },
 	};
-	struct run r;
+	struct run r = { 0 };
 
 	(void)state;
 	need_root();
-	memset(&r, 0, sizeof(r));
 	start(&r, stages, 2, true);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(r.configured, 1);
 	assert_string_equal(r.err_text, "");
 	assert_uses(&r, "recv", BTF, "tp_recv_ok");
+	finish(&r);
+}
+
+/* A map the kernel cannot create is no program's fault: nothing is turned
+ * off, and the user sees today's error and libbpf's own words. */
+static void object_refused_for_other_reasons_fails_as_before(void **state)
+{
+	static const struct tier_stage stages[] = {
+		{ "recv", "received", false, { RECV_CTX3, RECV_OK } },
+		{ "opt", "sent with a length", true, { XMIT_CTX6 } },
+	};
+	struct run r = { .unsized = true };
+
+	(void)state;
+	need_root();
+	start(&r, stages, 2, false);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err_text, "map 'sized': failed to create"));
+	assert_non_null(strstr(r.err_text, "tproof: loading BPF programs failed (run with -v for the verifier log)\n"));
+	assert_null(strstr(r.err_text, "rejected"));
+	assert_int_equal(r.t.plan.stage[1].tier, BTF);
 	finish(&r);
 }
 
@@ -357,6 +381,7 @@ int main(void)
 		cmocka_unit_test(proofs_and_reload_keep_the_tools_rodata_and_map_sizes),
 		cmocka_unit_test(configure_runs_again_with_the_plan_as_it_is_now),
 		cmocka_unit_test(accepted_programs_load_once),
+		cmocka_unit_test(object_refused_for_other_reasons_fails_as_before),
 		cmocka_unit_test(verifier_reason_skips_the_instruction_dump),
 	};
 
