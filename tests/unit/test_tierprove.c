@@ -39,6 +39,7 @@ struct run {
 	char err_text[4096];
 	int configured;              /* configure() calls */
 	bool unsized;                /* leave `sized` at 0 entries: no object */
+	enum tier_force force;       /* --tier */
 };
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -109,16 +110,18 @@ static int load_cfg(struct run *r)
 static void start(struct run *r, const struct tier_stage *stages, int n, bool with_cfg)
 {
 	bool unsized = r->unsized;
+	enum tier_force force = r->force;
 	char err[512];
 
 	memset(r, 0, sizeof(*r));
 	r->unsized = unsized;
+	r->force = force;
 	r->tool = (struct tier_tool){ "tproof", false, stages, n };
 	r->t.tool = "tproof";
 	r->t.opts = &r->opts;
 	r->t.counters_fd = -1;
 	libbpf_set_print(quiet_print);
-	assert_int_equal(tier_plan_make(&r->tool, TIER_FORCE_AUTO, &r->t.plan, err, sizeof(err)), 0);
+	assert_int_equal(tier_plan_make(&r->tool, r->force, &r->t.plan, err, sizeof(err)), 0);
 	r->skel = tierprove_bpf__open();
 	assert_non_null(r->skel);
 	capture_stderr(r, with_cfg ? load_cfg : load_plain);
@@ -273,6 +276,24 @@ static void required_stage_with_its_only_program_rejected_fails_naming_it(void *
 	finish(&r);
 }
 
+/* As when planning: --tier holds a stage to one tier; a program rejected
+ * there fails the start even for an optional stage. */
+static void forced_tier_with_its_program_rejected_fails(void **state)
+{
+	static const struct tier_stage stages[] = {
+		{ "recv", "received", false, { RRAW_OK } },
+		{ "opt", "received twice", true, { RECV_CTX3, RRAW_OK } },
+	};
+	struct run r = { .force = TIER_FORCE_TP_BTF };
+
+	(void)state;
+	need_root();
+	start(&r, stages, 2, false);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err_text, "tproof: --tier tp_btf: stage 'opt' cannot start: program tp_recv_ctx3 rejected by this kernel ("));
+	finish(&r);
+}
+
 /* tp_cfg_ok verifies only with the test's rodata, and the object creates
  * only with its map size: proofs and the reload must both carry them. */
 static void proofs_and_reload_keep_the_tools_rodata_and_map_sizes(void **state)
@@ -378,6 +399,7 @@ int main(void)
 		cmocka_unit_test(rejected_program_falls_back_to_the_next_tier),
 		cmocka_unit_test(optional_stage_with_its_only_program_rejected_is_off_in_one_line),
 		cmocka_unit_test(required_stage_with_its_only_program_rejected_fails_naming_it),
+		cmocka_unit_test(forced_tier_with_its_program_rejected_fails),
 		cmocka_unit_test(proofs_and_reload_keep_the_tools_rodata_and_map_sizes),
 		cmocka_unit_test(configure_runs_again_with_the_plan_as_it_is_now),
 		cmocka_unit_test(accepted_programs_load_once),

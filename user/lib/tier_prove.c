@@ -262,9 +262,11 @@ static unsigned prove_chosen(struct tier_plan *plan, const struct bpf_object_ske
 }
 
 /* Alternatives and the next tiers are proven in turn, until every chosen
- * program has been. Returns whether anything was rejected. */
+ * program has been. Returns whether anything was rejected; *forced gets
+ * the stages --tier held to one tier, as a bit mask. */
 static bool prove_and_choose(struct tier_plan *plan, const struct bpf_object_skeleton *skel,
-			     struct bpf_object *configured, struct verdict (*v)[TIER_MAX_HOOKS])
+			     struct bpf_object *configured, struct verdict (*v)[TIER_MAX_HOOKS],
+			     unsigned *forced)
 {
 	unsigned lost, any = 0;
 
@@ -274,9 +276,10 @@ static bool prove_and_choose(struct tier_plan *plan, const struct bpf_object_ske
 			int first_err = 0;
 			const char *first_target = NULL;
 
-			if (lost & (1u << s))
-				tier_choose_stage(&plan->tool->stages[s], plan->force, &plan->stage[s],
-						  &first_err, &first_target);
+			if ((lost & (1u << s)) &&
+			    tier_choose_stage(&plan->tool->stages[s], plan->force, &plan->stage[s],
+					      &first_err, &first_target))
+				*forced |= 1u << s;
 		}
 	}
 	return any != 0;
@@ -296,7 +299,7 @@ static void format_used(const struct tier_stage *st, const struct tier_choice *c
 /* One line per stage that lost a program; -1 with err when a required
  * stage has nothing left (then nothing is printed). */
 static int report(const struct tier_plan *plan, struct verdict (*v)[TIER_MAX_HOOKS],
-		  const struct tier_load_ops *ops, char *err, size_t errlen)
+		  unsigned forced, const struct tier_load_ops *ops, char *err, size_t errlen)
 {
 	const char *tool = ops && ops->tool ? ops->tool : plan->tool->name;
 	FILE *notes = ops && ops->notes ? ops->notes : stderr;
@@ -323,10 +326,15 @@ static int report(const struct tier_plan *plan, struct verdict (*v)[TIER_MAX_HOO
 			snprintf(who, sizeof(who), "%s (and %d more)", st->hooks[first].prog, more);
 		else
 			snprintf(who, sizeof(who), "%s", st->hooks[first].prog);
-		if (c->tier == NETSEG_TIER_NONE && !st->optional) {
+		/* as when planning: a stage --tier holds to a tier it lacks fails */
+		if (c->tier == NETSEG_TIER_NONE && (!st->optional || (forced & (1u << s)))) {
+			char pre[48] = "";
+
+			if (forced & (1u << s))
+				snprintf(pre, sizeof(pre), "--tier %s: ", tier_force_name(plan->force));
 			snprintf(err, errlen,
-				 "stage '%s' cannot start: program %s rejected by this kernel (%s), and no other hook works here; nothing attached",
-				 st->name, who, v[s][first].why);
+				 "%sstage '%s' cannot start: program %s rejected by this kernel (%s), and no other hook works here; nothing attached",
+				 pre, st->name, who, v[s][first].why);
 			return -1;
 		}
 		if (c->tier == NETSEG_TIER_NONE) {
@@ -390,6 +398,7 @@ static int recover(struct tier_plan *plan, struct bpf_object_skeleton *skel,
 {
 	struct verdict(*v)[TIER_MAX_HOOKS] = calloc(TIER_MAX_STAGES, sizeof(*v));
 	char why[WHY_LEN];
+	unsigned forced = 0;
 	int rc = -1;
 
 	*explained = false;
@@ -398,10 +407,10 @@ static int recover(struct tier_plan *plan, struct bpf_object_skeleton *skel,
 	held.probing = true;
 	/* the object without programs must load, else no program is to blame */
 	if (!prove_one(skel, *skel->obj, NULL, NULL, why, sizeof(why)))
-		*explained = prove_and_choose(plan, skel, *skel->obj, v);
+		*explained = prove_and_choose(plan, skel, *skel->obj, v, &forced);
 	held.probing = false;
 	tier_probe_release();
-	if (!*explained || report(plan, v, ops, err, errlen))
+	if (!*explained || report(plan, v, forced, ops, err, errlen))
 		goto out;
 	if (reopen_in_place(skel)) {
 		snprintf(err, errlen, "reopening the BPF object failed");
