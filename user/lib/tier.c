@@ -16,6 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "tier.h"
+#include "tier_priv.h"
 
 static const char *const tier_names[NETSEG_TIER_MAX] = {
 	[NETSEG_TIER_NONE] = "unavailable", [NETSEG_TIER_FENTRY] = "fentry",
@@ -476,7 +477,7 @@ done:
 
 /* ---- the plan ----------------------------------------------------------- */
 
-static int stage_n_hooks(const struct tier_stage *st)
+int tier_stage_n_hooks(const struct tier_stage *st)
 {
 	int n = 0;
 
@@ -487,22 +488,38 @@ static int stage_n_hooks(const struct tier_stage *st)
 
 static bool stage_offers(const struct tier_stage *st, enum tier_force f)
 {
-	for (int i = 0; i < stage_n_hooks(st); i++)
+	for (int i = 0; i < tier_stage_n_hooks(st); i++)
 		if (force_allows(f, st->hooks[i].tier))
 			return true;
 	return false;
 }
 
-/* Try one tier for a stage: every hook of it that the kernel takes. */
+/* Hooks of one tier and one target are alternatives: the same hook, read
+ * by programs that ask more or less of the kernel. Whether an earlier one
+ * already serves this hook. */
+static bool alternative_chosen(const struct tier_stage *st, const struct tier_choice *c, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (c->hook_ok[j] && st->hooks[j].tier == st->hooks[i].tier &&
+		    !strcmp(st->hooks[j].target, st->hooks[i].target))
+			return true;
+	return false;
+}
+
+/* Try one tier for a stage: every hook of it that the kernel takes, one
+ * program per hook (the first alternative the kernel has not rejected). */
 static bool try_tier(const struct tier_stage *st, enum netseg_tier t, struct tier_choice *c,
 		     int *first_err, const char **first_target)
 {
 	bool any = false;
 
-	for (int i = 0; i < stage_n_hooks(st); i++) {
-		if (st->hooks[i].tier != t)
+	for (int i = 0; i < tier_stage_n_hooks(st); i++) {
+		if (st->hooks[i].tier != t || alternative_chosen(st, c, i))
 			continue;
-		int rc = tier_probe(t, st->hooks[i].target, c->resolved[i], sizeof(c->resolved[i]));
+		/* a program the kernel rejected counts as a hook that does not work */
+		int rc = c->rejected[i] ? c->rejected[i]
+			 : tier_probe(t, st->hooks[i].target, c->resolved[i],
+				      sizeof(c->resolved[i]));
 
 		c->hook_ok[i] = rc == 0;
 		if (rc == 0)
@@ -513,6 +530,31 @@ static bool try_tier(const struct tier_stage *st, enum netseg_tier t, struct tie
 		}
 	}
 	return any;
+}
+
+bool tier_choose_stage(const struct tier_stage *st, enum tier_force force, struct tier_choice *c,
+		       int *first_err, const char **first_target)
+{
+	bool restrict_tier = force != TIER_FORCE_AUTO && stage_offers(st, force);
+
+	c->tier = NETSEG_TIER_NONE;
+	memset(c->hook_ok, 0, sizeof(c->hook_ok));
+	for (int i = 0; i < tier_stage_n_hooks(st) && c->tier == NETSEG_TIER_NONE; i++) {
+		enum netseg_tier t = st->hooks[i].tier;
+
+		if (restrict_tier && !force_allows(force, t))
+			continue;
+		/* each tier once, in the order the table first names it */
+		bool seen = false;
+		for (int j = 0; j < i; j++)
+			seen |= st->hooks[j].tier == t;
+		if (seen)
+			continue;
+		memset(c->hook_ok, 0, sizeof(c->hook_ok));
+		if (try_tier(st, t, c, first_err, first_target))
+			c->tier = t;
+	}
+	return restrict_tier;
 }
 
 static int plan_make(const struct tier_tool *tool, enum tier_force force, struct tier_plan *plan,
@@ -526,26 +568,11 @@ static int plan_make(const struct tier_tool *tool, enum tier_force force, struct
 	for (int s = 0; s < tool->n_stages && s < TIER_MAX_STAGES; s++) {
 		const struct tier_stage *st = &tool->stages[s];
 		struct tier_choice *c = &plan->stage[s];
-		bool restrict_tier = force != TIER_FORCE_AUTO && stage_offers(st, force);
 		int first_err = 0;
 		const char *first_target = NULL;
+		bool restrict_tier = tier_choose_stage(st, force, c, &first_err, &first_target);
 
 		forced_used |= restrict_tier;
-		for (int i = 0; i < stage_n_hooks(st) && c->tier == NETSEG_TIER_NONE; i++) {
-			enum netseg_tier t = st->hooks[i].tier;
-
-			if (restrict_tier && !force_allows(force, t))
-				continue;
-			/* each tier once, in the order the table first names it */
-			bool seen = false;
-			for (int j = 0; j < i; j++)
-				seen |= st->hooks[j].tier == t;
-			if (seen)
-				continue;
-			memset(c->hook_ok, 0, sizeof(c->hook_ok));
-			if (try_tier(st, t, c, &first_err, &first_target))
-				c->tier = t;
-		}
 		if (c->tier != NETSEG_TIER_NONE)
 			continue;
 		if (restrict_tier) {
@@ -593,7 +620,7 @@ int tier_plan_apply(const struct tier_plan *plan, struct bpf_object *obj, char *
 		const struct tier_stage *st = &tool->stages[s];
 		const struct tier_choice *c = &plan->stage[s];
 
-		for (int i = 0; i < stage_n_hooks(st); i++) {
+		for (int i = 0; i < tier_stage_n_hooks(st); i++) {
 			struct bpf_program *prog =
 				bpf_object__find_program_by_name(obj, st->hooks[i].prog);
 
@@ -609,6 +636,15 @@ int tier_plan_apply(const struct tier_plan *plan, struct bpf_object *obj, char *
 	return 0;
 }
 
+struct bpf_link *tier_attach_hook(struct bpf_program *prog, enum netseg_tier tier,
+				  const char *resolved)
+{
+	/* a kprobe goes to the clone the probe found, not the name in the table */
+	if (tier == NETSEG_TIER_KPROBE)
+		return bpf_program__attach_kprobe(prog, false, resolved);
+	return bpf_program__attach(prog);
+}
+
 int tier_plan_attach(struct tier_plan *plan, struct bpf_object *obj, char *err, size_t errlen)
 {
 	const struct tier_tool *tool = plan->tool;
@@ -617,17 +653,14 @@ int tier_plan_attach(struct tier_plan *plan, struct bpf_object *obj, char *err, 
 		const struct tier_stage *st = &tool->stages[s];
 		struct tier_choice *c = &plan->stage[s];
 
-		for (int i = 0; i < stage_n_hooks(st); i++) {
+		for (int i = 0; i < tier_stage_n_hooks(st); i++) {
 			struct bpf_program *prog;
 			struct bpf_link *link;
 
 			if (c->tier != st->hooks[i].tier || !c->hook_ok[i])
 				continue;
 			prog = bpf_object__find_program_by_name(obj, st->hooks[i].prog);
-			if (st->hooks[i].tier == NETSEG_TIER_KPROBE)
-				link = bpf_program__attach_kprobe(prog, false, c->resolved[i]);
-			else
-				link = bpf_program__attach(prog);
+			link = tier_attach_hook(prog, st->hooks[i].tier, c->resolved[i]);
 			if (!link) {
 				int e = errno;
 

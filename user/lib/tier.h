@@ -14,6 +14,7 @@
 
 struct bpf_object;
 struct bpf_link;
+struct bpf_object_skeleton;
 
 #define TIER_MAX_HOOKS 16
 #define TIER_MAX_STAGES 16
@@ -28,7 +29,11 @@ struct tier_hook {
 };
 
 /* Hooks of the chosen tier are all attached where they exist (a family
- * such as __ip_local_out + ip_output); at least one must. */
+ * such as __ip_local_out + ip_output); at least one must. Hooks with the
+ * same tier AND target are alternatives, in order: programs for one hook
+ * that ask more or less of the kernel (kfree_skb with and without the
+ * `reason` argument); the first the kernel accepts is used, the others are
+ * neither loaded nor attached. */
 struct tier_stage {
 	const char *name;
 	const char *what;            /* one line for people: what the stamp means */
@@ -59,6 +64,7 @@ struct tier_choice {
 	enum netseg_tier tier;       /* NONE: stage unavailable on this kernel */
 	bool hook_ok[TIER_MAX_HOOKS];/* per hook of the stage: will be attached */
 	char resolved[TIER_MAX_HOOKS][128]; /* kprobe target after clone resolution */
+	int rejected[TIER_MAX_HOOKS];  /* -errno: the kernel refused our program */
 	struct bpf_link *links[TIER_MAX_HOOKS];
 };
 
@@ -96,6 +102,33 @@ int tier_plan_apply(const struct tier_plan *plan, struct bpf_object *obj, char *
  * so far is detached again. */
 int tier_plan_attach(struct tier_plan *plan, struct bpf_object *obj, char *err, size_t errlen);
 void tier_plan_detach(struct tier_plan *plan);
+
+/* How tier_plan_load_attach reaches the tool. */
+struct tier_load_ops {
+	const char *tool;            /* prefix of the lines on `notes` */
+	FILE *notes;                 /* one line per stage that lost a program */
+	/* Writes the tool's settings (rodata, map sizes) into the freshly
+	 * opened object, from the plan as it is now; called before every
+	 * load. May be NULL: after a reopen the settings of the first object
+	 * are copied over (rodata/data/bss contents, max_entries, map flags). */
+	int (*configure)(void *arg);
+	void *arg;
+};
+
+/* Open state of `skel` (bpf_object__open_skeleton done) -> loaded and
+ * attached per plan. The common case costs what it did before: one load of
+ * the whole object. When the kernel refuses it (load or attach), each
+ * chosen program is loaded and attached alone in a copy of the object; a
+ * rejected program gives way to its next alternative, else to the stage's
+ * next tier, else the stage is off (optional) or the start fails
+ * (required). Then the skeleton is reopened IN PLACE (the tool's skeleton
+ * struct, its maps/progs/rodata pointers stay valid) and loaded again.
+ * Returns 0, or -1 with one line in err (nothing attached). */
+int tier_plan_load_attach(struct tier_plan *plan, struct bpf_object_skeleton *skel,
+			  const struct tier_load_ops *ops, char *err, size_t errlen);
+
+/* The line of a verifier log that says why (not the instruction dump). */
+void tier_verifier_reason(const char *log, char *out, size_t outlen);
 
 /* "xmit=tp_btf recv=tp_btf l4=unavailable" */
 void tier_plan_format(const struct tier_plan *plan, char *buf, size_t len);

@@ -63,52 +63,67 @@ int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 	return 0;
 }
 
-static int tracer_apply_plan(struct tracer *t, struct bpf_object *obj)
+static int tracer_ring(struct tracer *t, struct bpf_object *obj,
+		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		       struct ring_buffer **rb)
 {
-	char err[512];
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
 
-	if (tier_plan_apply(&t->plan, obj, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", t->tool, err);
+	*rb = events ? ring_buffer__new(bpf_map__fd(events), fn, ctx, NULL) : NULL;
+	if (!*rb) {
+		fprintf(stderr, "%s: creating the ring buffer failed\n", t->tool);
+		tier_plan_detach(&t->plan);
 		return 1;
 	}
 	return 0;
 }
 
-static int tracer_attach(struct tracer *t, struct bpf_object *obj)
+struct tracer_cfg {
+	struct tracer *t;
+	int (*configure)(struct tracer *t, void *arg);
+	void *arg;
+};
+
+static int tracer_configure(void *arg)
 {
-	struct bpf_map *counters = bpf_object__find_map_by_name(obj, "netseg_counters");
+	struct tracer_cfg *cfg = arg;
+
+	return cfg->configure(cfg->t, cfg->arg);
+}
+
+int tracer_load_attach_cfg(struct tracer *t, struct bpf_object_skeleton *skel,
+			   int (*configure)(struct tracer *t, void *arg), void *arg,
+			   int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+			   struct ring_buffer **rb)
+{
+	struct tracer_cfg cfg = { t, configure, arg };
+	struct tier_load_ops ops = { .tool = t->tool, .notes = stderr };
+	struct bpf_map *counters;
 	char err[512];
 
-	if (counters)
-		t->counters_fd = bpf_map__fd(counters);
-	if (tier_plan_attach(&t->plan, obj, err, sizeof(err))) {
+	if (configure) {
+		ops.configure = tracer_configure;
+		ops.arg = &cfg;
+	}
+	if (tier_plan_load_attach(&t->plan, skel, &ops, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", t->tool, err);
 		return 1;
 	}
+	/* the object may have been reopened: ask the skeleton, not the caller */
+	counters = bpf_object__find_map_by_name(*skel->obj, "netseg_counters");
+	if (counters)
+		t->counters_fd = bpf_map__fd(counters);
 	t->start_mono_ns = clock_mono_ns();
-	return 0;
+	return tracer_ring(t, *skel->obj, fn, ctx, rb);
 }
 
 int tracer_load_attach(struct tracer *t, struct bpf_object_skeleton *skel, struct bpf_object *obj,
 		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
 		       struct ring_buffer **rb)
 {
-	struct bpf_map *events;
-
-	if (tracer_apply_plan(t, obj))
-		return 1;
-	if (bpf_object__load_skeleton(skel)) {
-		fprintf(stderr, "%s: loading BPF programs failed (run with -v for the verifier log)\n",
-			t->tool);
-		return 1;
-	}
-	events = bpf_object__find_map_by_name(obj, "events");
-	*rb = events ? ring_buffer__new(bpf_map__fd(events), fn, ctx, NULL) : NULL;
-	if (!*rb) {
-		fprintf(stderr, "%s: creating the ring buffer failed\n", t->tool);
-		return 1;
-	}
-	return tracer_attach(t, obj);
+	/* `obj` is *skel->obj; kept for the callers' sake */
+	(void)obj;
+	return tracer_load_attach_cfg(t, skel, NULL, NULL, fn, ctx, rb);
 }
 
 int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len)

@@ -46,10 +46,39 @@ int tracer_netns(const char *tool, const struct cli_common *opts, struct netseg_
  * printing one line (1: privileges/BTF/tier, 2: bad --netns). */
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		 const struct tier_tool *stages);
-/* After open and the tool's rodata: autoload per plan, load (through the
- * skeleton, which also maps its globals), the ring buffer on the object's
- * `events` map calling fn(ctx, ...), attach. Returns 0, or 1 after one
- * line on stderr. */
+/* After open: `configure(t, arg)` writes the tool's rodata and map sizes
+ * (it may read t->plan, e.g. tier_plan_stage_available); then autoload per
+ * plan, load (through the skeleton, which also maps its globals), attach,
+ * and the ring buffer on the object's `events` map calling fn(ctx, ...).
+ * When this kernel rejects one of the chosen programs, the stage uses its
+ * next alternative or tier, or is off (optional: one line on stderr), and
+ * the skeleton is reopened in place: `configure` runs again on the fresh
+ * object, with the plan as it is now. Returns 0, or 1 after one line on
+ * stderr (nothing attached). A tool's main:
+ *
+ *	static int configure(struct tracer *t, void *arg)
+ *	{
+ *		struct tool_bpf *skel = arg;
+ *
+ *		skel->rodata->netseg_netns_ino = t->ns.ino;
+ *		skel->rodata->has_l4 = tier_plan_stage_available(&t->plan, "l4");
+ *		return 0;
+ *	}
+ *	...
+ *	skel = tool_bpf__open();
+ *	if (!skel || tracer_load_attach_cfg(&t, skel->skeleton, configure, skel,
+ *					    handle_event, ctx, &rb))
+ *		goto cleanup;
+ *	// skel->maps.x, skel->rodata: valid, whichever object got loaded
+ */
+int tracer_load_attach_cfg(struct tracer *t, struct bpf_object_skeleton *skel,
+			   int (*configure)(struct tracer *t, void *arg), void *arg,
+			   int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+			   struct ring_buffer **rb);
+/* The same for a tool that wrote its rodata before: on a reopen, the
+ * values it wrote (rodata/data/bss, max_entries, map flags) are copied to
+ * the fresh object. Settings derived from t->plan stay as first written:
+ * such a tool should use tracer_load_attach_cfg. */
 int tracer_load_attach(struct tracer *t, struct bpf_object_skeleton *skel, struct bpf_object *obj,
 		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
 		       struct ring_buffer **rb);
