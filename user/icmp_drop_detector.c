@@ -511,6 +511,21 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	free(r);
 }
 
+static int configure(struct tracer *t, void *arg)
+{
+	struct icmp_drop_detector_bpf *skel = arg;
+
+	skel->rodata->netseg_netns_ino = t->ns.ino;
+	skel->rodata->idd_src = env.src_ip;
+	skel->rodata->idd_dst = env.dst_ip;
+	memcpy((void *)&skel->rodata->idd_set_a, &env.a, sizeof(env.a));
+	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
+	skel->rodata->idd_fixed_orientation = env.fixed;
+	skel->rodata->idd_verbose = t->opts->verbose;
+	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp_child children[] = { { &cli_common_argp, 0, NULL, 0 }, {} };
@@ -545,23 +560,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "icmp_drop_detector: opening the BPF object failed\n");
 		goto cleanup;
 	}
-	skel->rodata->netseg_netns_ino = t.ns.ino;
-	skel->rodata->idd_src = env.src_ip;
-	skel->rodata->idd_dst = env.dst_ip;
-	memcpy((void *)&skel->rodata->idd_set_a, &env.a, sizeof(env.a));
-	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
-	skel->rodata->idd_fixed_orientation = env.fixed;
-	skel->rodata->idd_verbose = common->verbose;
-	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
-	/* TEMPORARY until the tier plan chooses between alternatives */
-	bpf_program__set_autoload(skel->progs.idd_drop0_btf, false);
-	bpf_program__set_autoload(skel->progs.idd_drop0_raw, false);
 	c.t = &t;
 	c.skel = skel;
-	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
+	if (tracer_load_attach_cfg(&t, skel->skeleton, configure, skel, handle_event, &c, &rb))
 		goto cleanup;
 	c.echoes = span_map_of(skel->maps.echoes);
-	if (!tier_plan_stage_available(&t.plan, "drop"))
+	if (!tier_plan_stage_available(&t.plan, "drop") && !tier_plan_stage_rejected(&t.plan, "drop"))
 		fprintf(stderr, "icmp_drop_detector: no kfree_skb hook on this kernel: drops are found by timeout only, without a reason\n");
 
 	ready = malloc(sizeof(*ready));

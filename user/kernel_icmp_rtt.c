@@ -417,6 +417,27 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	free(r);
 }
 
+/* Before every load; again if a program this kernel rejects made the tier
+ * plan change (path 1's end depends on whether icmp_rcv is hooked). */
+static int configure(struct tracer *t, void *arg)
+{
+	struct kernel_icmp_rtt_bpf *skel = arg;
+
+	skel->rodata->netseg_netns_ino = t->ns.ino;
+	skel->rodata->rtt_direction = env.direction;
+	skel->rodata->rtt_initiator = env.src_ip;
+	skel->rodata->rtt_target = env.dst_ip;
+	memcpy((void *)&skel->rodata->rtt_ifs, &env.ifs, sizeof(env.ifs));
+	skel->rodata->rtt_min_total_ns = env.latency_ns;
+	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
+	skel->rodata->rtt_stacks = env.stacks;
+	skel->rodata->rtt_p1_end_from_reply =
+		env.direction == RTT_DIR_RX && !tier_plan_stage_available(&t->plan, "icmp_rcv");
+	if (!env.stacks)
+		bpf_map__set_max_entries(skel->maps.stacks, 1);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp_child children[] = { { &cli_common_argp, 0, NULL, 0 }, {} };
@@ -455,21 +476,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kernel_icmp_rtt: opening the BPF object failed\n");
 		goto cleanup;
 	}
-	skel->rodata->netseg_netns_ino = t.ns.ino;
-	skel->rodata->rtt_direction = env.direction;
-	skel->rodata->rtt_initiator = env.src_ip;
-	skel->rodata->rtt_target = env.dst_ip;
-	memcpy((void *)&skel->rodata->rtt_ifs, &env.ifs, sizeof(env.ifs));
-	skel->rodata->rtt_min_total_ns = env.latency_ns;
-	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
-	skel->rodata->rtt_stacks = env.stacks;
-	skel->rodata->rtt_p1_end_from_reply =
-		env.direction == RTT_DIR_RX && !tier_plan_stage_available(&t.plan, "icmp_rcv");
-	if (!env.stacks)
-		bpf_map__set_max_entries(skel->maps.stacks, 1);
 	c.t = &t;
 	c.skel = skel;
-	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &c, &rb))
+	if (tracer_load_attach_cfg(&t, skel->skeleton, configure, skel, handle_event, &c, &rb))
 		goto cleanup;
 	c.echoes = span_map_of(skel->maps.echoes);
 	if (env.stacks && !(env.ksyms = ksyms_load()))

@@ -103,8 +103,12 @@ static const struct tier_stage idd_stages[] = {
 	{ "xmit", "request or reply sent on an interface (classic tier: handed to the driver)", false,
 	  { { BTF, "net_dev_xmit", "idd_xmit_btf" }, { RAW, "net_dev_xmit", "idd_xmit_raw" },
 	    { TP, "net/net_dev_start_xmit", "idd_xmit_tp" } } },
-	{ "drop", "the kernel frees a packet of the flow with a drop reason", true,
-	  { TP3(skb, kfree_skb, "idd_drop") } },
+	/* kfree_skb has a reason from 5.17 on: each typed tier has a variant
+	 * without it, tried when the kernel rejects the one that reads it */
+	{ "drop", "the kernel frees a packet of the flow (with the drop reason where the kernel gives one)", true,
+	  { { BTF, "kfree_skb", "idd_drop_btf" }, { BTF, "kfree_skb", "idd_drop0_btf" },
+	    { RAW, "kfree_skb", "idd_drop_raw" }, { RAW, "kfree_skb", "idd_drop0_raw" },
+	    { TP, "skb/kfree_skb", "idd_drop_tp" } } },
 };
 
 const struct tier_tool catalog_icmp_drop_detector = {

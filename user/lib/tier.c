@@ -703,3 +703,15 @@ bool tier_plan_stage_available(const struct tier_plan *plan, const char *stage)
 			return plan->stage[s].tier != NETSEG_TIER_NONE;
 	return false;
 }
+
+bool tier_plan_stage_rejected(const struct tier_plan *plan, const char *stage)
+{
+	for (int s = 0; s < plan->tool->n_stages; s++) {
+		if (strcmp(plan->tool->stages[s].name, stage))
+			continue;
+		for (int i = 0; i < TIER_MAX_HOOKS; i++)
+			if (plan->stage[s].rejected[i])
+				return true;
+	}
+	return false;
+}

@@ -133,6 +133,8 @@ void tier_verifier_reason(const char *log, char *out, size_t outlen);
 /* "xmit=tp_btf recv=tp_btf l4=unavailable" */
 void tier_plan_format(const struct tier_plan *plan, char *buf, size_t len);
 bool tier_plan_stage_available(const struct tier_plan *plan, const char *stage);
+/* Whether the kernel rejected one of the stage's programs (already said). */
+bool tier_plan_stage_rejected(const struct tier_plan *plan, const char *stage);
 
 /* Make sure classic tracepoints can be found: tracefs mounted (mounting it
  * at /sys/kernel/tracing when needed, as `ip netns exec` hides it). Returns
