@@ -4,9 +4,10 @@
 # explained with the kernel's reason (values of enum skb_drop_reason differ
 # from the host kernel's: the names must come from this kernel's BTF). A
 # kernel whose kfree_skb tracepoint has no reason (5.10) still names the
-# site, and says the reason is not provided; the tracepoint's own format
+# site (netfilter frees in nf_hook_slow there, in nft_do_chain on 6.x),
+# and says the reason is not provided; the tracepoint's own format
 # file is the truth for which kind of kernel this is.
-# tests: idd_reports_every_echo_in_vm idd_reply_drop_reason_from_this_kernel
+# tests: idd_reports_every_echo_in_vm idd_reply_drop_reason_from_this_kernel idd_drop_program_fits_this_kernel
 # shellcheck shell=sh
 . /vmtest/lib.sh
 A=198.18.32.1
@@ -27,6 +28,7 @@ setup() {
 if ! setup >"$T/setup.err" 2>&1; then
 	fail idd_reports_every_echo_in_vm "cannot build the routed topology: $(head -n 2 "$T/setup.err" | tr '\n' ' ')"
 	fail idd_reply_drop_reason_from_this_kernel "no topology"
+	fail idd_drop_program_fits_this_kernel "no topology"
 	exit 0
 fi
 
@@ -37,6 +39,7 @@ if ! wait_ready "$T/ready" $pid 90; then
 	stop $pid INT 10
 	fail idd_reports_every_echo_in_vm "never ready: $(head -c 300 "$T/err")"
 	fail idd_reply_drop_reason_from_this_kernel "never ready"
+	fail idd_drop_program_fits_this_kernel "never ready"
 	show "$T/err" 20
 	exit 0
 fi
@@ -62,11 +65,20 @@ if grep -q 'field:.* reason;' /sys/kernel/tracing/events/skb/kfree_skb/format 2>
 else
 	want_reason="not provided by this kernel"
 fi
-n=$(jq -r --arg r "$want_reason" 'select(.type=="drop" and .class=="reply_dropped_inside" and .reason==$r and (.site | startswith("nft_do_chain"))) | .seq' "$T/out" | wc -l)
+# the reason-reading program where the kernel has one, else its variant
+# without (chosen because the kernel rejected the first one)
+if [ "$want_reason" = NETFILTER_DROP ]; then want_prog=idd_drop_btf; else want_prog=idd_drop0_btf; fi
+prog=$(jq -r '.tiers.drop.hooks[].prog' "$T/ready" | tr '\n' ' ')
+if [ "$prog" = "$want_prog " ]; then
+	pass idd_drop_program_fits_this_kernel
+else
+	fail idd_drop_program_fits_this_kernel "drop stage uses [$prog], want $want_prog"
+fi
+n=$(jq -r --arg r "$want_reason" 'select(.type=="drop" and .class=="reply_dropped_inside" and .reason==$r and (.site | test("^(nft_do_chain|nf_hook_slow)\\+"))) | .seq' "$T/out" | wc -l)
 if [ "$n" -eq 3 ]; then
 	pass idd_reply_drop_reason_from_this_kernel
 else
-	fail idd_reply_drop_reason_from_this_kernel "$n of 3 reply drops with reason '$want_reason' at nft_do_chain: $(jq -c 'select(.type=="drop") | {class,reason,site}' "$T/out" | head -3 | tr '\n' ' ')"
+	fail idd_reply_drop_reason_from_this_kernel "$n of 3 reply drops with reason '$want_reason' in netfilter: $(jq -c 'select(.type=="drop") | {class,reason,site}' "$T/out" | head -3 | tr '\n' ' ')"
 	show "$T/out" 10
 	show "$T/err" 10
 fi
