@@ -97,6 +97,40 @@ static int next_timeout_ms(uint64_t now, uint64_t end, uint64_t next_tick)
 	return timeout_ms;
 }
 
+/* One consume may not run longer than this: a producer faster than the
+ * reader (a flood traced into a slow pipe) would otherwise keep it busy
+ * forever, and neither a stop nor the end of --duration would be seen. */
+#define CONSUME_BUDGET_NS (200 * 1000000ull)
+
+static uint64_t consume_deadline = UINT64_MAX;
+static unsigned consume_records;
+static bool draining;
+
+bool loop_record_may_continue(void)
+{
+	if (draining)
+		return true;
+	if (stop_flag)
+		return false;
+	/* the clock every 256 records: a read costs more than a record */
+	return ++consume_records % 256 || clock_mono_ns() < consume_deadline;
+}
+
+void loop_drain_begin(void)
+{
+	draining = true;
+}
+
+/* A consume that loop_record_may_continue cut short is no error. */
+static int consume(struct ring_buffer *rb)
+{
+	int n;
+
+	consume_deadline = clock_mono_ns() + CONSUME_BUDGET_NS;
+	n = ring_buffer__consume(rb);
+	return n == -ECANCELED ? 0 : n;
+}
+
 enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(void *ctx),
 		       void *ctx, unsigned tick_ms, int wake_fd, int *err_out)
 {
@@ -120,7 +154,7 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 		/* records submitted without a wakeup (netseg_submit) wait for us:
 		 * the wait ends on its timeout without reading them */
 		if (n >= 0)
-			n = ring_buffer__consume(rb);
+			n = consume(rb);
 		if (n >= 0 || n == -EINTR) {
 			int werr = out_flush();
 
@@ -138,9 +172,8 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 				return LOOP_END_ERROR;
 		}
 	}
-	/* whatever the kernel already wrote belongs in the output; the
-	 * tracer drains the rest once its programs are detached (tracer_stop) */
-	ring_buffer__consume(rb);
+	/* what the kernel wrote is drained once the programs are detached
+	 * (tracer_stop): while they run, a flood can refill as fast as we read */
 	if ((*err_out = out_flush()))
 		return LOOP_END_ERROR;
 	return stop_flag ? LOOP_END_SIGNAL : LOOP_END_DURATION;

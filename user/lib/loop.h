@@ -36,4 +36,12 @@ enum loop_end loop_run(struct ring_buffer *rb, double duration_s, int (*tick)(vo
 		       void *ctx, unsigned tick_ms, int wake_fd, int *err_out);
 const char *loop_end_name(enum loop_end e);
 
+/* For a ring-buffer callback, after each record: false once the loop has
+ * to look up (a stop, or one consume ran too long); the callback then ends
+ * the consume with -ECANCELED and the rest waits (never before handling
+ * the record: libbpf has moved past it). After loop_drain_begin
+ * (programs detached, nothing new comes) every record is taken. */
+bool loop_record_may_continue(void);
+void loop_drain_begin(void);
+
 #endif /* NETSEG_LOOP_H */

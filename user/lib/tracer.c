@@ -63,13 +63,28 @@ int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 	return 0;
 }
 
+/* Every record passes here on its way to the tool: a stop or a long
+ * consume ends the consume, so the loop stays responsive under a flood.
+ * Only after the record is handled: libbpf has already moved past it. */
+static int tracer_record(void *arg, void *data, size_t size)
+{
+	struct tracer *t = arg;
+	int err = t->record_fn(t->record_ctx, data, size);
+
+	if (err)
+		return err;
+	return loop_record_may_continue() ? 0 : -ECANCELED;
+}
+
 static int tracer_ring(struct tracer *t, struct bpf_object *obj,
 		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
 		       struct ring_buffer **rb)
 {
 	struct bpf_map *events = bpf_object__find_map_by_name(obj, "events");
 
-	*rb = events ? ring_buffer__new(bpf_map__fd(events), fn, ctx, NULL) : NULL;
+	t->record_fn = fn;
+	t->record_ctx = ctx;
+	*rb = events ? ring_buffer__new(bpf_map__fd(events), tracer_record, t, NULL) : NULL;
 	if (!*rb) {
 		fprintf(stderr, "%s: creating the ring buffer failed\n", t->tool);
 		tier_plan_detach(&t->plan);
@@ -260,6 +275,7 @@ void tracer_stop(struct tracer *t, struct ring_buffer *rb)
 	tier_plan_detach(&t->plan);
 	if (!rb)
 		return;
+	loop_drain_begin();
 	for (int rounds = 0; quiet < TRACER_SETTLE_QUIET && rounds < 1000; rounds++) {
 		int n = ring_buffer__consume(rb);
 

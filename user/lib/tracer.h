@@ -33,6 +33,9 @@ struct tracer {
 	int counters_fd;
 	uint64_t start_mono_ns;
 	uint64_t records;
+	/* the tool's ring-buffer callback, called through tracer_record */
+	int (*record_fn)(void *ctx, void *data, size_t size);
+	void *record_ctx;
 };
 
 /* The watched namespace (--netns), and the tool's interface names resolved
