@@ -12,9 +12,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
-/* 4 MiB: ~10k records of ~400 bytes, a flood's worth while the loader
- * is descheduled for a moment on a busy host */
-#define NETSEG_RINGBUF_BYTES (4 << 20)
+/* 2 MiB: ~5k records of ~400 bytes, as many as 1 MiB held of the smaller
+ * records before spans; each MiB more costs ~1 ms of start-up */
+#define NETSEG_RINGBUF_BYTES (2 << 20)
 #include "netseg_emit.bpf.h"
 #include "netseg_skb.bpf.h"
 #include "netseg_filter.bpf.h"
