@@ -30,12 +30,14 @@ const volatile struct netseg_ifset idd_set_b = {};
 const volatile bool idd_fixed_orientation = false;
 const volatile bool idd_verbose = false;
 
-/* Echoes in flight on this host (spans), keyed by flow. 64k entries hold a
- * flood's in-flight echoes many times over; user space expires them after
- * --timeout-ms and accounts for LRU evictions by difference. */
+/* Echoes in flight on this host (spans), keyed by flow. User space expires
+ * them after --timeout-ms, so 16k entries hold 16k new echoes a second;
+ * beyond, LRU evictions are accounted by difference. The kernel
+ * preallocates every entry when the map is made: 64k of these cost ~8 ms
+ * of start-up. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, struct idd_key);
 	__type(value, struct idd_echo);
 } echoes SEC(".maps");
@@ -132,7 +134,7 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 		e = bpf_map_lookup_elem(&scratch, &zero);
 		if (!e)
 			return 0;
-		__builtin_memset(e, 0, sizeof(*e));
+		netseg_span_zero(e);
 		e->key = key;
 		e->rx_side = side;
 		e->span.start_ns = now;

@@ -35,11 +35,12 @@ const volatile bool rtt_p1_end_from_reply = false;
 
 /* Echoes in flight (spans), keyed by (initiator, target, id, seq). A ping
  * flood keeps at most a few hundred in flight, and the loader expires what
- * stays incomplete past the timeout; 64k entries leave room for many
- * concurrent pingers before LRU eviction, which the loader accounts for. */
+ * stays incomplete past the timeout, so 16k entries hold 16k new echoes a
+ * second; beyond, LRU eviction is counted. The kernel preallocates every
+ * entry when the map is made: 64k of these cost ~8 ms of start-up. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, struct rtt_key);
 	__type(value, struct rtt_echo);
 } echoes SEC(".maps");
@@ -174,7 +175,7 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 		e = bpf_map_lookup_elem(&scratch, &zero);
 		if (!e)
 			return 0;
-		__builtin_memset(e, 0, sizeof(*e));
+		netseg_span_zero(e);
 		e->key = key;
 		e->direction = rtt_direction;
 		e->span.start_ns = now;

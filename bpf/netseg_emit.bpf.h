@@ -25,7 +25,7 @@ struct {
 	__type(value, __u64);
 } netseg_counters SEC(".maps");
 
-static __always_inline void netseg_count(__u32 counter)
+static __noinline void netseg_count(__u32 counter)
 {
 	__u64 *v = bpf_map_lookup_elem(&netseg_counters, &counter);
 

@@ -29,6 +29,16 @@
  * user-space sweep. Written by the loader between open and load. */
 const volatile __u64 netseg_span_timeout_ns = 1000000000ull;
 
+/* Zeroes to clear a span value with one helper call: a memset of a few
+ * hundred bytes is that many stores in every program, which the kernel
+ * then has to check and compile at each load. */
+const volatile char netseg_span_zeroes[512] = {};
+#define netseg_span_zero(v)                                                               \
+	({                                                                                \
+		_Static_assert(sizeof(*(v)) <= sizeof(netseg_span_zeroes), "span too large"); \
+		bpf_probe_read_kernel((v), sizeof(*(v)), (const void *)netseg_span_zeroes);   \
+	})
+
 static __always_inline __u32 netseg_span_mask(const struct netseg_stamp *st, __u32 n_stages)
 {
 	__u32 mask = 0;
@@ -51,8 +61,8 @@ static __always_inline void netseg_stamp_commit(struct netseg_stamp *s, __u64 no
 /* Report a span and remove it, if nobody else did first. Returns 0 when
  * this caller's delete removed it (the record went out, or was counted as
  * lost when the ring buffer was full), -1 when another one had it. */
-static __always_inline int netseg_span_claim(void *map, const void *key, const void *val,
-					     __u32 size, __u8 kind)
+static __noinline int netseg_span_claim(void *map, const void *key, const void *val,
+					 __u32 size, __u8 kind)
 {
 	struct netseg_rec_hdr *h = bpf_ringbuf_reserve(&events, sizeof(*h) + size, 0);
 
