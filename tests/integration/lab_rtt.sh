@@ -67,8 +67,11 @@ done
 rise=$((d_inter_ns - a_inter_ns))
 want=$((4 * DELAY_US * 1000))
 echo "    inter-path median: plain ${a_inter_ns} ns, with ${DELAY_US} us per vmm crossing ${d_inter_ns} ns (rise ${rise}, want ${want})"
-check lab_rtt_vmm_delay_shows_in_inter_path "inter-path median rose by $rise ns, want $want +-10%" \
-	test "$rise" -ge $((want * 9 / 10)) -a "$rise" -le $((want * 11 / 10))
+# vmm-sim's timed holds only ever end late (up to ~120 us per crossing at
+# p99 here, more when the machine is busy), never early: the bound is
+# asymmetric, -5 % .. +20 %
+check lab_rtt_vmm_delay_shows_in_inter_path "inter-path median rose by $rise ns, want $want -5%..+20%" \
+	test "$rise" -ge $((want * 95 / 100)) -a "$rise" -le $((want * 12 / 10))
 for f in path1_ns path2_ns; do
 	a=$(eval echo "\$a_$f")
 	d=$(eval echo "\$d_$f")
