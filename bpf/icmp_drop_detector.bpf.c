@@ -122,12 +122,12 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 		return 0;
 
 	e = bpf_map_lookup_elem(&echoes, &key);
-	now = bpf_ktime_get_ns();
 	if (request && rx) {
 		__u32 zero = 0;
 
 		if (idd_fixed_orientation && side != IDD_SIDE_A)
 			return 0;
+		now = bpf_ktime_get_ns();
 		if (!netseg_span_start_ok(&echoes, &key, e, e ? &e->span : NULL, e ? e->st : NULL,
 					  sizeof(*e), IDD_REQ_RX, IDD_N_POINTS, now, (__u64)skb))
 			return 0;
@@ -158,6 +158,7 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 		return 0;
 	if (e->st[point].ts_ns)
 		return 0; /* first of a tracepoint family wins */
+	now = bpf_ktime_get_ns();
 	stamp(&e->st[point], skb, dev, ifindex, point, now);
 	if (idd_verbose)
 		netseg_span_emit_stage(e, sizeof(*e), point);

@@ -165,9 +165,10 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 		return 0;
 	}
 	e = bpf_map_lookup_elem(&echoes, &key);
-	now = bpf_ktime_get_ns();
 	if (stage == RTT_P1_START) {
 		__u32 zero = 0;
+
+		now = bpf_ktime_get_ns();
 
 		if (!netseg_span_start_ok(&echoes, &key, e, e ? &e->span : NULL, e ? e->st : NULL,
 					  sizeof(*e), RTT_P1_START, RTT_N_STAGES, now, (__u64)skb))
@@ -194,6 +195,7 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 	}
 	if (e->st[stage].ts_ns)
 		return 0; /* first hook of the family wins */
+	now = bpf_ktime_get_ns();
 	stamp(ctx, &e->st[stage], skb, w, hook, tier, now);
 	if (stage == RTT_P2_START && rtt_p1_end_from_reply && !e->st[RTT_P1_END].ts_ns) {
 		e->st[RTT_P1_END] = e->st[RTT_P2_START];
@@ -369,6 +371,17 @@ int BPF_KPROBE(rtt_icmp_kp, struct sk_buff *skb)
 
 /* The socket layer queued the reply and wakes the reader: the newest skb
  * on the receive queue is the one that woke it. */
+/* An ICMP socket of the watched namespace (its inode in *netns): the first
+ * test of the socket-layer hooks, which see every socket of the machine. */
+static __always_inline bool icmp_sock_watched(const struct sock *sk, bool direct, __u32 *netns)
+{
+	if (!sk || NETSEG_READ(direct, sk, sk_protocol) != NETSEG_IPPROTO_ICMP)
+		return false;
+	*netns = direct ? sk->__sk_common.skc_net.net->ns.inum
+			: BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return !netseg_netns_ino || *netns == netseg_netns_ino;
+}
+
 static __always_inline int handle_sk_ready(void *ctx, const struct sock *sk,
 					   enum netseg_tier tier)
 {
@@ -376,13 +389,8 @@ static __always_inline int handle_sk_ready(void *ctx, const struct sock *sk,
 	struct rtt_where w = { .dev = NULL };
 	struct sk_buff *skb;
 
-	/* every socket wake-up of the machine passes here: ICMP sockets of our
-	 * namespace only, before touching the queue */
-	if (!sk || NETSEG_READ(direct, sk, sk_protocol) != NETSEG_IPPROTO_ICMP)
-		return 0;
-	w.netns = direct ? sk->__sk_common.skc_net.net->ns.inum
-			 : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (netseg_netns_ino && w.netns != netseg_netns_ino)
+	/* every socket wake-up of the machine passes here: before the queue */
+	if (!icmp_sock_watched(sk, direct, &w.netns))
 		return 0;
 	skb = BPF_CORE_READ(sk, sk_receive_queue.prev);
 	if (!skb || (void *)skb == (void *)&sk->sk_receive_queue)
@@ -428,10 +436,7 @@ static __always_inline int handle_sk_copy(void *ctx, const struct sk_buff *skb,
 	if (!skb)
 		return 0;
 	sk = NETSEG_READ(direct, skb, sk);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != NETSEG_IPPROTO_ICMP)
-		return 0;
-	w.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (netseg_netns_ino && w.netns != netseg_netns_ino)
+	if (!icmp_sock_watched(sk, direct, &w.netns))
 		return 0;
 	w.ifindex = NETSEG_READ(direct, skb, skb_iif);
 	return handle_at(ctx, (struct sk_buff *)skb, &w, RTT_HOOK_SKB_COPY, tier,

@@ -82,7 +82,6 @@ struct netseg_span {
 enum netseg_span_event {
 	NETSEG_SPAN_EV_COMPLETE = 1, /* every required stage stamped */
 	NETSEG_SPAN_EV_REPLACED = 2, /* ended by a new start with its key (stale or another packet) */
-	NETSEG_SPAN_EV_EXPIRED = 3,  /* user space: incomplete past the timeout */
 	NETSEG_SPAN_EV_STAGE = 4,    /* one stage as it happens (verbose tools) */
 	NETSEG_SPAN_EV_TOOL0 = 16,   /* first tool-specific record kind */
 };

@@ -128,7 +128,6 @@ void span_acct_make(struct span_acct *a, const uint64_t *cnt, uint64_t expired,
 	a->replaced = cnt[NETSEG_CNT_SPAN_REPLACED];
 	a->duplicate = cnt[NETSEG_CNT_SPAN_DUPLICATE];
 	a->orphan = cnt[NETSEG_CNT_SPAN_ORPHAN];
-	a->lost_records = cnt[NETSEG_CNT_RB_LOST];
 	a->expired = expired;
 	a->in_flight = in_flight;
 	/* LRU eviction is silent in the kernel */

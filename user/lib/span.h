@@ -53,7 +53,7 @@ uint64_t span_in_flight(const struct span_map *m);
  * silently: started and not otherwise accounted for. */
 struct span_acct {
 	uint64_t started, completed, filtered, replaced, expired, in_flight, evicted;
-	uint64_t duplicate, orphan, lost_records;
+	uint64_t duplicate, orphan;
 };
 
 /* cnt: the summed netseg_counters; expired: counted by the tool's sweep. */
