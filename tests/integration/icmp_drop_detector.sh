@@ -61,3 +61,28 @@ check idd_by_packets_orientation_tracks_either_way "seqs [$got], received on [$r
 run verbose a $B 3 --vm-interface h-a --phy-interface h-b --verbose
 pts=$(jq -r 'select(.type=="point") | "\(.seq)\(.point)"' "$T_TMP/verbose" | sort -u | wc -l)
 check idd_verbose_prints_every_point "$pts distinct points for 3 echoes, want 12" test "$pts" -eq 12
+
+# a reply lost beyond this host, then the same (id, seq) again before the
+# timeout: the first echo is a drop (replaced), the second its own echo
+t_bg "$T_TMP/again" ip netns exec "$(ns h)" "$IDD" -j --timeout-ms 10000 --ready-file "$T_TMP/again.ready" \
+	--vm-interface h-a --phy-interface h-b
+again_pid=$T_LAST_PID
+if t_wait_file "$T_TMP/again.ready" 10; then
+	ip netns exec "$(ns b)" nft -f - <<'NFT'
+table inet idddrop { chain out { type filter hook output priority 0; icmp type echo-reply drop; }; }
+NFT
+	ip netns exec "$(ns a)" ping -n -c 1 -W 1 -e 4242 $B >/dev/null 2>&1
+	ip netns exec "$(ns b)" nft delete table inet idddrop
+	ip netns exec "$(ns a)" ping -n -c 1 -W 1 -e 4242 $B >"$T_TMP/again.ping" 2>&1
+	t_stop "$again_pid" INT
+	d=$(jq -r 'select(.type=="drop" and .id==4242) | "\(.class)/\(.detected_by)"' "$T_TMP/again" | tr '\n' ' ')
+	total=$(jq -r 'select(.type=="echo" and .id==4242 and .seq==1) | .total_ns' "$T_TMP/again")
+	pms=$(sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' "$T_TMP/again.ping")
+	ok=$(awk -v t="${total:-0}" -v p="${pms:-0}" 'BEGIN { print (t > 0 && t <= p * 1e6 + 1000) ? 1 : 0 }')
+	check idd_same_id_seq_after_lost_reply_is_one_drop_then_its_own_echo \
+		"drops [$d], echo total ${total:-none} ns, ping said ${pms:-nothing} ms, replaced=$(jq -r 'select(.type=="summary") | .echoes_replaced' "$T_TMP/again")" \
+		test "$d" = "lost_outside/replaced " -a "$ok" -eq 1 \
+		-a "$(jq -r 'select(.type=="summary") | .echoes_replaced' "$T_TMP/again")" -eq 1
+else
+	fail idd_same_id_seq_after_lost_reply_is_one_drop_then_its_own_echo "never ready: $(head -c 300 "$T_TMP/again.err")"
+fi
