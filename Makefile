@@ -23,7 +23,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(OUTPUT)/%,%,$(2))";
 endif
 
 # Tracers: bpf/<t>.bpf.c + bpf/<t>.h + user/<t>.c
-TRACERS := pktwatch kernel_icmp_rtt icmp_drop_detector
+TRACERS := pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq
 LIB_SRCS := $(wildcard user/lib/*.c)
 LIB_OBJS := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 NETSEG_SRCS := $(wildcard tools/*.c)

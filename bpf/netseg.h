@@ -120,6 +120,24 @@ struct netseg_pkt {
 	__u8 pad[3];
 };
 
+/* --src-ip --dst-ip --protocol --src-port --dst-port --icmp-id --icmp-seq:
+ * zero fields match anything; ICMP id and seq can be 0, so flags say
+ * whether they are set. Ports only match TCP/UDP, id/seq only echoes. */
+#define NETSEG_PF_ICMP_ID 1
+#define NETSEG_PF_ICMP_SEQ 2
+struct netseg_pktfilter {
+	__u32 saddr;                 /* network order */
+	__u32 daddr;
+	__u16 sport;
+	__u16 dport;
+	__u16 icmp_id;
+	__u16 icmp_seq;
+	__u8 proto;                  /* IPPROTO_*; 0: any */
+	__u8 flags;                  /* NETSEG_PF_* */
+	__u8 on;                     /* any field set: parse the packet */
+	__u8 pad;
+};
+
 #define NETSEG_IPPROTO_ICMP 1
 #define NETSEG_IPPROTO_TCP 6
 #define NETSEG_IPPROTO_UDP 17

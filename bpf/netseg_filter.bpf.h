@@ -82,4 +82,35 @@ static __always_inline bool netseg_dev_in_ifset(const volatile struct netseg_ifs
 				direct ? dev->ifindex : BPF_CORE_READ(dev, ifindex));
 }
 
+/* The packet filters, cheapest field first. */
+static __always_inline bool netseg_pktfilter_match(const volatile struct netseg_pktfilter *f,
+						   const struct netseg_pkt *p)
+{
+	bool echo;
+
+	if (f->saddr && p->saddr != f->saddr)
+		return false;
+	if (f->daddr && p->daddr != f->daddr)
+		return false;
+	if (f->proto && p->l4proto != f->proto)
+		return false;
+	if (f->sport || f->dport) {
+		if (p->l4proto != NETSEG_IPPROTO_TCP && p->l4proto != NETSEG_IPPROTO_UDP)
+			return false;
+		if ((f->sport && p->sport != f->sport) || (f->dport && p->dport != f->dport))
+			return false;
+	}
+	if (f->flags) {
+		echo = p->l4proto == NETSEG_IPPROTO_ICMP &&
+		       (p->icmp_type == NETSEG_ICMP_ECHO || p->icmp_type == NETSEG_ICMP_ECHOREPLY);
+		if (!echo)
+			return false;
+		if ((f->flags & NETSEG_PF_ICMP_ID) && p->sport != f->icmp_id)
+			return false;
+		if ((f->flags & NETSEG_PF_ICMP_SEQ) && p->dport != f->icmp_seq)
+			return false;
+	}
+	return true;
+}
+
 #endif /* NETSEG_FILTER_BPF_H */

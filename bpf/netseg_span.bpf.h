@@ -32,7 +32,7 @@ const volatile __u64 netseg_span_timeout_ns = 1000000000ull;
 /* Zeroes to clear a span value with one helper call: a memset of a few
  * hundred bytes is that many stores in every program, which the kernel
  * then has to check and compile at each load. */
-const volatile char netseg_span_zeroes[512] = {};
+const volatile char netseg_span_zeroes[1024] = {};
 #define netseg_span_zero(v)                                                               \
 	({                                                                                \
 		_Static_assert(sizeof(*(v)) <= sizeof(netseg_span_zeroes), "span too large"); \

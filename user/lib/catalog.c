@@ -117,31 +117,40 @@ const struct tier_tool catalog_icmp_drop_detector = {
 
 /* ---- tun_tx_to_kvm_irq (segments E, L) ----------------------------------- */
 static const struct tier_stage tki_stages[] = {
-	{ "tun_xmit", "tap transmits the packet toward the VM", false,
+	{ "tun_xmit", "stage 1: the tap transmits the packet toward the VM", false,
 	  { { FE, "tun_net_xmit", "tki_tun_fe" }, { KP, "tun_net_xmit", "tki_tun_kp" },
 	    TP3(net, net_dev_start_xmit, "tki_tun") } },
+	/* tun_do_read frees the very skb it copied out, in the reader's
+	 * thread: the per-packet link to everything the reader does next */
+	{ "dequeue", "the tap's reader (vhost worker or VMM thread) copies the packet out", false,
+	  { TP3(skb, consume_skb, "tki_deq") } },
+	{ "drop", "the kernel frees a traced packet before its reader had it", true,
+	  { { BTF, "kfree_skb", "tki_drop_btf" }, { BTF, "kfree_skb", "tki_drop0_btf" },
+	    { RAW, "kfree_skb", "tki_drop_raw" }, { RAW, "kfree_skb", "tki_drop0_raw" },
+	    { TP, "skb/kfree_skb", "tki_drop_tp" } } },
 	/* vhost_signal is inlined on 5.x; this is the call that survives */
-	{ "vhost_signal", "vhost adds used buffers and signals the guest", true,
+	{ "vhost_signal", "stage 2: vhost adds used buffers and signals the guest", true,
 	  { { FE, "vhost_add_used_and_signal_n", "tki_vhost_fe" },
 	    { KP, "vhost_add_used_and_signal_n", "tki_vhost_kp" } } },
-	/* renamed eventfd_signal_mask in 6.8 */
-	{ "eventfd", "the vq's call eventfd is signalled", true,
+	/* eventfd_signal became a wrapper of eventfd_signal_mask in 6.8 */
+	{ "eventfd", "stage 3: the vq's call eventfd is signalled (vhost)", true,
 	  { { FE, "eventfd_signal", "tki_efd_fe" }, { FE, "eventfd_signal_mask", "tki_efdm_fe" },
 	    { KP, "eventfd_signal", "tki_efd_kp" }, { KP, "eventfd_signal_mask", "tki_efdm_kp" } } },
-	{ "irqfd", "KVM's irqfd wakes on that eventfd", true,
+	{ "eventfd_write", "stage 3: a user-space VMM writes the irqfd's eventfd", true,
+	  { { TP, "syscalls/sys_enter_write", "tki_efdw_tp" } } },
+	{ "irqfd", "stage 4: KVM's irqfd wakes on that eventfd", true,
 	  { { FE, "irqfd_wakeup", "tki_irqfd_fe" }, { KP, "irqfd_wakeup", "tki_irqfd_kp" } } },
-	{ "kvm_inject", "KVM injects the interrupt (MSI or GSI)", false,
+	{ "kvm_inject", "stage 5: KVM injects the interrupt (MSI, GSI, or the LAPIC accepts it)", true,
 	  { { BTF, "kvm_msi_set_irq", "tki_msi_btf" }, { BTF, "kvm_set_irq", "tki_gsi_btf" },
+	    { BTF, "kvm_apic_accept_irq", "tki_apic_btf" },
 	    { RAW, "kvm_msi_set_irq", "tki_msi_raw" }, { RAW, "kvm_set_irq", "tki_gsi_raw" },
-	    { TP, "kvm/kvm_msi_set_irq", "tki_msi_tp" }, { TP, "kvm/kvm_set_irq", "tki_gsi_tp" } } },
-	/* tracepoint-only kernels and user-space VMMs: link through the thread */
-	{ "tap_read", "a VMM thread reads the tap (links stage 1 to 5 by thread)", true,
-	  { { TP, "syscalls/sys_exit_read", "tki_read_tp" },
-	    { TP, "syscalls/sys_exit_readv", "tki_readv_tp" } } },
+	    { RAW, "kvm_apic_accept_irq", "tki_apic_raw" },
+	    { TP, "kvm/kvm_msi_set_irq", "tki_msi_tp" }, { TP, "kvm/kvm_set_irq", "tki_gsi_tp" },
+	    { TP, "kvm/kvm_apic_accept_irq", "tki_apic_tp" } } },
 };
 
 const struct tier_tool catalog_tun_tx_to_kvm_irq = {
-	"tun_tx_to_kvm_irq", true, tki_stages, sizeof(tki_stages) / sizeof(tki_stages[0]),
+	"tun_tx_to_kvm_irq", false, tki_stages, sizeof(tki_stages) / sizeof(tki_stages[0]),
 };
 
 /* ---- status_ts (socket-level stamps of HTTP /status) --------------------- */

@@ -103,3 +103,29 @@ const char *ksyms_format(const struct ksyms *k, uint64_t addr, char *buf, size_t
 		 (unsigned long long)(addr - k->syms[lo - 1].addr));
 	return buf;
 }
+
+int ksyms_addr_of(const char *const *names, uint64_t *addrs, size_t n)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[512];
+	size_t found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = 0;
+	if (!f)
+		return -1;
+	while (found < n && fgets(line, sizeof(line), f)) {
+		unsigned long long addr;
+		char type, name[256];
+
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!addrs[i] && !strcmp(name, names[i])) {
+				addrs[i] = addr;
+				found++;
+			}
+	}
+	fclose(f);
+	return (int)found;
+}

@@ -257,7 +257,7 @@ static void put_json_string(struct sbuf *b, const char *s)
 	b->used += out_json_string(room ? b->p + b->used : NULL, room, s);
 }
 
-static void fmt_wall(char *buf, size_t len, uint64_t wall_ns)
+void out_wall_text(uint64_t wall_ns, char *buf, size_t len)
 {
 	time_t secs = wall_ns / 1000000000ull;
 	struct tm tm;
@@ -305,7 +305,7 @@ static void render_value_text(struct sbuf *b, const struct out_field *f, bool la
 		break;
 	}
 	case OUT_WALL:
-		fmt_wall(tmp, sizeof(tmp), f->u);
+		out_wall_text(f->u, tmp, sizeof(tmp));
 		sb_put(b, "%s", tmp);
 		break;
 	case OUT_JSON:

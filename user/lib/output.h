@@ -92,6 +92,8 @@ void out_emit(const struct out_rec *r);
 
 /* Append `s` to buf as a JSON string literal (with quotes). Returns the
  * length it needed, like snprintf. */
+/* Local HH:MM:SS.uuuuuu, as OUT_WALL shows it in text. */
+void out_wall_text(uint64_t wall_ns, char *buf, size_t len);
 size_t out_json_string(char *buf, size_t len, const char *s);
 
 #endif /* NETSEG_OUTPUT_H */

@@ -135,6 +135,11 @@ void span_acct_make(struct span_acct *a, const uint64_t *cnt, uint64_t expired,
 	a->evicted = a->started > accounted ? a->started - accounted : 0;
 }
 
+void span_acct_ended(struct span_acct *a, uint64_t n)
+{
+	a->evicted = a->evicted > n ? a->evicted - n : 0;
+}
+
 void span_acct_fields(struct out_rec *r, const struct span_acct *a, const char *noun)
 {
 	static const char *const names[] = { "started", "completed", "expired", "replaced",
@@ -169,14 +174,33 @@ void span_segtab_free(struct span_segtab *t)
 		stats_free(&t->st[i]);
 }
 
+/* A segment's stage indexes for this span; false when an end is unstamped. */
+static bool seg_ends(const struct span_segment *d, const struct netseg_stamp *st, int n_stages,
+		     int *from, int *to)
+{
+	*to = d->to;
+	if (*to == SPAN_SEG_LAST)
+		for (*to = n_stages - 1; *to > 0 && !st[*to].ts_ns; (*to)--)
+			;
+	*from = d->from;
+	if (*from == SPAN_SEG_PREV)
+		for (*from = *to - 1; *from >= 0 && !st[*from].ts_ns; (*from)--)
+			;
+	return *from >= 0 && *to >= 0 && *from != *to && st[*from].ts_ns && st[*to].ts_ns;
+}
+
 void span_segtab_add(struct span_segtab *t, const struct netseg_stamp *st, struct out_rec *r)
 {
 	int64_t v[SPAN_MAX_SEGMENTS];
+	bool have[SPAN_MAX_SEGMENTS];
 
 	for (int i = 0; i < t->n; i++) {
-		const struct span_segment *d = &t->def[i];
+		int from, to;
 
-		v[i] = (int64_t)(st[d->to].ts_ns - st[d->from].ts_ns);
+		have[i] = seg_ends(&t->def[i], st, t->n_stages, &from, &to);
+		if (!have[i])
+			continue;
+		v[i] = (int64_t)(st[to].ts_ns - st[from].ts_ns);
 		if (v[i] < 0)
 			t->negative[i]++;
 		stats_add(&t->st[i], v[i] < 0 ? 0 : (uint64_t)v[i]);
@@ -185,10 +209,14 @@ void span_segtab_add(struct span_segtab *t, const struct netseg_stamp *st, struc
 		return;
 	for (int i = 0; i < t->n; i++) {
 		const struct span_segment *d = &t->def[i];
+		unsigned flags = t->text == SPAN_SEG_TEXT_LINE ? OUT_TEXT_NEWLINE :
+				 t->text == SPAN_SEG_TEXT_NONE ? OUT_TEXT_HIDE : 0;
 		char key[64];
 
+		if (!have[i])
+			continue;
 		snprintf(key, sizeof(key), "%s_ns", d->key);
-		out_sns(r, key, d->label, v[i], t->text == SPAN_SEG_TEXT_LINE ? OUT_TEXT_NEWLINE : 0);
+		out_sns(r, key, d->label, v[i], flags);
 	}
 }
 

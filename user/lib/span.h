@@ -59,6 +59,9 @@ struct span_acct {
 /* cnt: the summed netseg_counters; expired: counted by the tool's sweep. */
 void span_acct_make(struct span_acct *a, const uint64_t *cnt, uint64_t expired,
 		    uint64_t in_flight);
+/* Spans the tool ended its own way (a chain whose packet was dropped):
+ * accounted, so not taken for LRU evictions. */
+void span_acct_ended(struct span_acct *a, uint64_t n);
 /* The standard fields, "<noun>_started" ... in JSON, "started" ... in text. */
 void span_acct_fields(struct out_rec *r, const struct span_acct *a, const char *noun);
 
@@ -67,7 +70,14 @@ void span_acct_fields(struct out_rec *r, const struct span_acct *a, const char *
 enum span_seg_text {
 	SPAN_SEG_TEXT_LINE,   /* an indented line "Label: 12.345 us" (label ends with ':') */
 	SPAN_SEG_TEXT_INLINE, /* "Label=12.345" in microseconds, on the record's line */
+	SPAN_SEG_TEXT_NONE,   /* JSON only: the tool writes its own text */
 };
+
+/* Stage indexes resolved per span: a tool whose spans skip stages (not
+ * hooked on this kernel, not on this span's path) measures each stage from
+ * the one stamped before it, and the total up to the last one stamped. */
+#define SPAN_SEG_PREV (-1)   /* `from`: the last stamped stage before `to` */
+#define SPAN_SEG_LAST (-2)   /* `to`: the last stamped stage */
 
 struct span_segment {
 	const char *key;      /* JSON: "<key>_ns"; summary: "<key>" */
@@ -81,6 +91,7 @@ struct span_segtab {
 	const struct span_segment *def;
 	int n;
 	enum span_seg_text text;
+	int n_stages;         /* stamps per span: set it to use SPAN_SEG_LAST */
 	struct stats st[SPAN_MAX_SEGMENTS];
 	uint64_t negative[SPAN_MAX_SEGMENTS]; /* `to` stamped before `from` */
 };
@@ -90,7 +101,8 @@ void span_segtab_init(struct span_segtab *t, const struct span_segment *def, int
 void span_segtab_free(struct span_segtab *t);
 /* Add one complete span: every segment into its statistics and, when r is
  * not NULL, into the record (signed ns in JSON; a segment whose `to` came
- * before its `from` counts 0 in the statistics and is counted apart). */
+ * before its `from` counts 0 in the statistics and is counted apart). A
+ * segment with an unstamped end is left out of both. */
 void span_segtab_add(struct span_segtab *t, const struct netseg_stamp *st, struct out_rec *r);
 /* The summary: the segments' statistics, and their `negative` counts. */
 void span_segtab_summary(struct span_segtab *t, struct tracer *tr, struct out_rec *r,
