@@ -678,7 +678,6 @@ static void add_chain_fields(struct out_rec *r)
 {
 	static char qbuf[8192], mbuf[512], vbuf[4096], abuf[8192];
 
-	out_u64(r, "chains_complete", "complete", env.complete, 0);
 	out_u64(r, "chains_partial", "partial", env.partial, 0);
 	out_u64(r, "chains_dropped", "dropped", env.dropped, 0);
 	out_u64(r, "linking_vhost", NULL, env.by_linking[TKI_LINK_VHOST], OUT_TEXT_HIDE);
@@ -711,7 +710,8 @@ static int tick(void *arg)
 			out_begin(r, "stats");
 			out_str(r, "kind", NULL, "TUN TX QUEUE INTERRUPT TRACING STATISTICS",
 				OUT_TEXT_BARE | OUT_JSON_HIDE);
-			out_u64(r, "in_flight", NULL, span_in_flight(&c->chains), 0);
+			out_u64(r, "chains_in_flight", "in_flight", span_in_flight(&c->chains), 0);
+			out_u64(r, "chains_completed", "completed", env.complete, 0);
 			add_chain_fields(r);
 			out_emit(r);
 			free(r);

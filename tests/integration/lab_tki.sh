@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# tun_tx_to_kvm_irq on the lab's hosts, in the role it was made for: on HR
+# for the requests toward VM-R (segment E), on HS for the replies toward
+# VM-S (L). This kernel has only tracepoints, so chains link through the
+# vmm-sim thread that reads the tap and writes the KVM irqfd ("thread").
+# Truths: ping's own echoes and RTTs, the GSI and vector vmm-sim programs,
+# vmm-sim's pids, a delay vmm-sim is told to add, the taps' own counters.
+# shellcheck source=../lib.sh
+source "$(dirname "$0")/../lib.sh"
+NS=$NETSEG_BIN/netseg
+TKI=$NETSEG_BIN/tun_tx_to_kvm_irq
+A="ta$$"     # plain lab
+B="tb$$"     # a second plain lab: another VM with the same GSI
+D="td$$"     # vmm-sims add DELAY_US toward each VM
+E="te$$"     # vmm-sims add 1 us: the same timed, real-time pump as D, as the baseline
+DELAY_US=500
+GSI=24       # vmm-sim's MSI route (tools/lab_vmm.c)
+VECTOR=65    # its MSI data 0x4041
+
+if ! is_root; then
+	skip lab_tki "needs root"
+	exit 0
+fi
+if [ ! -w /dev/kvm ]; then
+	skip lab_tki "needs /dev/kvm: the lab's vmm-sims own the KVM irqfds the chains end in"
+	exit 0
+fi
+up() { t_lab_up "$@" || { fail "lab_tki_up_$1" "$(head -c 300 "$T_TMP/$1.uperr")"; return 1; }; }
+# tki NAME PREFIX ROLE ARGS...: the tracer in a role's namespace, JSON
+tki() {
+	local name=$1 p=$2 role=$3
+	shift 3
+	t_bg "$T_TMP/$name.json" "$NS" lab exec "$role" --prefix "$p" -- "$TKI" -j \
+		--ready-file "$T_TMP/$name.ready" "$@"
+	eval "pid_$name=$T_LAST_PID"
+	t_wait_file "$T_TMP/$name.ready" 10 || { fail "lab_tki_$name" "never ready: $(head -c 300 "$T_TMP/$name.json.err")"; return 1; }
+}
+chains() { jq -c 'select(.type=="chain")' "$T_TMP/$1.json"; }
+median() { jq -r "select(.type==\"chain\" and .complete) | .$2" "$T_TMP/$1.json" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+vmm_pid() { "$NS" lab status --prefix "$1" --json | jq -r ".processes[] | select(.name==\"$2\") | .pid"; }
+ping_seqs() { sed -n 's/.*icmp_seq=\([0-9]*\) .*/\1/p' "$1" | sort -n | tr '\n' ' '; }
+
+# ---- 50 pings: the requests on HR, the replies on HS -----------------------
+up "$A" || exit 0
+tki hr "$A" hr -d vnet0 --protocol icmp || exit 0
+tki hs "$A" hs --vm-interface vnet0 --direction rx --protocol icmp || exit 0
+"$NS" lab exec vm-s --prefix "$A" -- ping -U -n -c 50 -i 0.02 198.18.0.2 >"$T_TMP/a.ping" 2>&1
+t_tracer_stop hr
+t_tracer_stop hs
+seqs=$(ping_seqs "$T_TMP/a.ping")
+for side in hr:8:vmm-r hs:0:vmm-s; do
+	IFS=: read -r name type vmm <<<"$side"
+	got=$(chains "$name" | jq -r "select(.complete and .icmp_type==$type) | .seq" | sort -n | tr '\n' ' ')
+	check "lab_tki_${name}_complete_chains_are_the_50_pings" "type $type seqs [$got], ping got [$seqs]" \
+		test "$got" = "$seqs" -a -n "$got"
+	other=$(chains "$name" | jq -r "select(.complete | not) or .icmp_type != $type" | grep -c true)
+	check "lab_tki_${name}_nothing_else_reported" "$other chains partial or of another type" test "$other" -eq 0
+	pid=$(vmm_pid "$A" "$vmm")
+	bad=$(chains "$name" | jq -r --argjson pid "$pid" --argjson gsi $GSI --argjson vec $VECTOR \
+		'select(.linking != "thread" or .gsi != $gsi or .vector != $vec
+		        or ([.stages[].name] != ["tun_xmit","dequeue","eventfd","kvm_inject"])
+		        or (.stages[-1].hook != "kvm_msi_set_irq")
+		        or ([.stages[1:][].pid] | unique) != [$pid]) | .seq' | wc -l)
+	check "lab_tki_${name}_thread_linked_to_its_vmm_with_its_gsi" \
+		"$bad chains not tun_xmit->dequeue->eventfd->kvm_msi_set_irq in $vmm (pid $pid) with GSI $GSI vector $VECTOR" \
+		test "$bad" -eq 0
+	unordered=$(chains "$name" | jq 'select([.stages[].ts_ns] != ([.stages[].ts_ns] | sort)) | .seq' | wc -l)
+	check "lab_tki_${name}_stages_in_time_order_and_add_up" "$unordered chains out of order" \
+		test "$unordered" -eq 0 -a "$(chains "$name" | jq 'select(.dequeue_ns + .eventfd_ns + .kvm_inject_ns != .total_ns)' | wc -l)" -eq 0
+done
+# the tap -> interrupt part of a request lies inside ping's round trip
+over=0
+while read -r seq t; do
+	total=$(chains hr | jq -r "select(.seq==$seq) | .total_ns")
+	[ -n "$total" ] && [ "$total" -gt "$(awk -v t="$t" 'BEGIN {printf "%d", t * 1000000}')" ] && over=$((over + 1))
+done < <(sed -n 's/.*icmp_seq=\([0-9]*\) .*time=\([0-9.]*\) ms/\1 \2/p' "$T_TMP/a.ping")
+check lab_tki_total_inside_pings_rtt "$over chains longer than ping's RTT" test "$over" -eq 0
+check lab_tki_summary_accounts_every_chain \
+	"summary $(jq -c 'select(.type=="summary") | [.chains_started, .chains_completed, .chains_partial, .chains_dropped, .lost]' "$T_TMP/hr.json")" \
+	test "$(t_summary hr '[.chains_started, .chains_completed, .chains_partial, .chains_dropped, .chains_in_flight, .lost] | map(tostring) | join(" ")')" = "50 50 0 0 0 0"
+
+# ---- two VMs, both on GSI 24: one tracer over every namespace ---------------
+up "$B" || exit 0
+t_bg "$T_TMP/two.json" "$TKI" -j --netns all --protocol icmp --dst-ip 198.18.0.2 --ready-file "$T_TMP/two.ready"
+pid_two=$T_LAST_PID
+t_wait_file "$T_TMP/two.ready" 10 || fail lab_tki_two_vms "never ready: $(head -c 300 "$T_TMP/two.json.err")"
+"$NS" lab exec vm-s --prefix "$A" -- ping -U -n -c 20 -i 0.02 -e 4001 198.18.0.2 >"$T_TMP/a2.ping" 2>&1 &
+pa=$!
+"$NS" lab exec vm-s --prefix "$B" -- ping -U -n -c 20 -i 0.02 -e 4002 198.18.0.2 >"$T_TMP/b2.ping" 2>&1
+wait $pa
+t_tracer_stop two
+for l in "$A:4001" "$B:4002"; do
+	IFS=: read -r p id <<<"$l"
+	pid=$(vmm_pid "$p" vmm-r)
+	# the VM's own tap (eth0 in the VM namespace) also sends the requests,
+	# toward vmm-sim: those chains never reach an interrupt
+	n=$(chains two | jq -r --argjson id "$id" --argjson pid "$pid" \
+		'select(.dev=="vnet0" and .id==$id and .complete and .gsi==24 and .stages[-1].pid==$pid) | .seq' | sort -un | wc -l)
+	check "lab_tki_two_vms_${id}_chains_end_in_their_own_vmm" "$n of 20 chains of ping id $id end in vmm-r pid $pid with GSI 24" \
+		test "$n" -eq 20
+done
+kvms=$(chains two | jq -r 'select(.complete and .dev=="vnet0") | "\(.id) \(.kvm)"' | sort -u)
+check lab_tki_two_vms_each_its_own_kvm "pairs (id kvm): $(echo "$kvms" | tr '\n' ';')" \
+	test "$(echo "$kvms" | wc -l)" -eq 2 -a "$(echo "$kvms" | awk '{print $2}' | sort -u | wc -l)" -eq 2
+check lab_tki_two_vms_summary_lists_both "vms: $(t_summary two '.vms' | jq -c .)" \
+	test "$(t_summary two '.vms | length')" -eq 2
+
+# ---- a flood toward VM-R: every packet accounted ---------------------------
+tki flood "$A" hr -d vnet0 --protocol icmp || exit 0
+"$NS" lab exec vm-s --prefix "$A" -- ping -f -n -c 3000 198.18.0.2 >"$T_TMP/flood.ping" 2>&1
+t_tracer_stop flood
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T_TMP/flood.ping")
+read -r started complete partial dropped flight evicted lost < <(t_summary flood \
+	'[.chains_started, .chains_completed, .chains_partial, .chains_dropped, .chains_in_flight, .chains_evicted, .lost] | map(tostring) | join(" ")')
+echo "    flood: ping sent $sent; started $started complete $complete partial $partial dropped $dropped in flight $flight evicted $evicted lost $lost"
+check lab_tki_flood_every_request_has_a_chain "started $started, ping sent $sent" test "$started" = "$sent"
+check lab_tki_flood_every_chain_accounted "complete+partial+dropped+in flight = $((complete + partial + dropped + flight)) of $started, evicted $evicted, lost $lost" \
+	test $((complete + partial + dropped + flight)) -eq "$started" -a "$evicted" -eq 0 -a "$lost" -eq 0
+check lab_tki_flood_records_match_summary "$(chains flood | wc -l) chain records, summary says $((complete + partial + dropped))" \
+	test "$(chains flood | wc -l)" -eq $((complete + partial + dropped))
+
+# ---- a VMM that stops reading: its tap queues, then it reads in batches ----
+# vmm-r stopped (SIGSTOP, by its pid) while VM-S pings: the tap queues what
+# its ring holds (and drops the rest, or stops its queue and leaves the
+# excess to the qdisc, as newer kernels do); once vmm-r runs again it reads
+# the queue in batches and signals once per batch. No filter: every frame
+# the tap took is a chain. Truths: the tap's own counters.
+tki stall "$A" hr -d vnet0 --timeout-ms 30000 || exit 0
+vmm=$(vmm_pid "$A" vmm-r)
+tap_tx() { ip -n "$A-rhost" -s -j link show vnet0 | jq ".[0].stats64.tx.$1"; }
+pk0=$(tap_tx packets) dr0=$(tap_tx dropped)
+kill -STOP "$vmm"
+"$NS" lab exec vm-s --prefix "$A" -- ping -n -c 1500 -i 0.002 -W 0.001 198.18.0.2 >"$T_TMP/stall.ping" 2>&1
+kill -CONT "$vmm"
+# vmm-r drains the tap's queue: wait until the tracer has them all
+for _ in $(seq 100); do
+	[ "$(chains stall 2>/dev/null | wc -l)" -ge $(($(tap_tx packets) - pk0 + $(tap_tx dropped) - dr0)) ] && break
+	sleep 0.1
+done
+t_tracer_stop stall
+taken=$(($(tap_tx packets) - pk0)) tap_drops=$(($(tap_tx dropped) - dr0))
+read -r started complete partial dropped flight lost < <(t_summary stall \
+	'[.chains_started, .chains_completed, .chains_partial, .chains_dropped, .chains_in_flight, .lost] | map(tostring) | join(" ")')
+echo "    stalled vmm: the tap sent $taken and dropped $tap_drops; chains started $started complete $complete partial $partial dropped $dropped"
+check lab_tki_stall_every_frame_the_tap_took_is_a_chain "started $started, the tap sent $taken + dropped $tap_drops" \
+	test "$started" -eq $((taken + tap_drops))
+check lab_tki_stall_chains_complete_or_dropped_as_the_tap_says "complete $complete (tap sent $taken), dropped $dropped (tap dropped $tap_drops), partial $partial, in flight $flight, lost $lost" \
+	test "$complete" -eq "$taken" -a "$dropped" -eq "$tap_drops" -a "$partial" -eq 0 -a "$flight" -eq 0 -a "$lost" -eq 0
+big=$(chains stall | jq 'select(.complete and .batch > 1)' | wc -l)
+same=$(chains stall | jq -r 'select(.complete and .batch > 1) | "\(.stages[2].ts_ns) \(.batch)"' | sort | uniq -c |
+	awk '$1 != $3' | wc -l)
+check lab_tki_stall_one_signal_covers_a_batch "$big chains in batches; $same signals whose chain count differs from their batch size" \
+	test "$big" -gt 0 -a "$same" -eq 0
+if [ "$tap_drops" -gt 0 ]; then
+	reasons=$(chains stall | jq -r 'select(.end=="dropped") | .drop_reason' | sort -u | tr '\n' ' ')
+	check lab_tki_stall_drops_carry_a_reason "drop reasons [$reasons]" test -n "$reasons" -a "$reasons" != "0 "
+fi
+
+# ---- a programmed vmm-sim delay lands in the VMM's stage, nowhere else -----
+# A delayed vmm-sim holds frames on a timer in a real-time thread, which
+# wakes for the tap differently from the plain pump: the baseline is a
+# vmm-sim told to add 1 us, so only the programmed delay differs.
+for l in "$E:1:base" "$D:$DELAY_US:del"; do
+	IFS=: read -r p us name <<<"$l"
+	up "$p" --vmm-delay-us "$us" || exit 0
+	tki "$name" "$p" hr -d vnet0 --protocol icmp || exit 0
+	"$NS" lab exec vm-s --prefix "$p" -- ping -U -n -c 50 -i 0.02 198.18.0.2 >"$T_TMP/$name.ping" 2>&1
+	t_tracer_stop "$name"
+	"$NS" lab down --prefix "$p" >/dev/null 2>&1
+done
+for f in total_ns dequeue_ns eventfd_ns kvm_inject_ns; do
+	eval "a_${f%_ns}=$(median base "$f")"
+	eval "d_${f%_ns}=$(median del "$f")"
+done
+rise=$((d_total - a_total))
+want=$(((DELAY_US - 1) * 1000))
+echo "    total median: 1 us in vmm-sim $a_total ns, $DELAY_US us $d_total ns (rise $rise)"
+check lab_tki_vmm_delay_raises_the_total "median total rose by $rise ns, want $want +-10%" \
+	test "$rise" -ge $((want * 90 / 100)) -a "$rise" -le $((want * 110 / 100))
+for f in dequeue kvm_inject; do
+	a=$(eval echo "\$a_$f")
+	d=$(eval echo "\$d_$f")
+	delta=$((d > a ? d - a : a - d))
+	check "lab_tki_vmm_delay_leaves_${f}_alone" "$f median moved by $delta ns (plain $a, delayed $d)" \
+		test "$delta" -lt $((want / 10))
+done
+
+# ---- bad input: one line, exit 2, nothing on stdout ------------------------
+bad() { # bad NAME WANT ARGS...
+	local name=$1 want=$2 rc
+	shift 2
+	"$NS" lab exec hr --prefix "$A" -- "$TKI" "$@" >"$T_TMP/bad.out" 2>"$T_TMP/bad.err"
+	rc=$?
+	check "lab_tki_refuses_$name" "rc $rc, stderr '$(head -c 200 "$T_TMP/bad.err")', want one line with '$want'" \
+		test "$rc" -eq 2 -a "$(wc -l <"$T_TMP/bad.err")" -eq 1 -a ! -s "$T_TMP/bad.out" -a \
+		"$(grep -cF -- "$want" "$T_TMP/bad.err")" -eq 1
+}
+bad a_bridge "'br0' is not a tap" -d br0
+bad a_veth "'phy0' is not a tap" -d phy0
+bad a_missing_device "nosuchtap0" -d nosuchtap0
+bad a_queue_the_tap_lacks "tap 'vnet0' has 1 transmit queue" -d vnet0 -q 5
+bad a_queue_out_of_range "--queue" -d vnet0 -q 300
+bad another_direction "--direction" -d vnet0 --direction tx
+bad ports_with_icmp "--protocol icmp" -d vnet0 --protocol icmp --dst-port 80
