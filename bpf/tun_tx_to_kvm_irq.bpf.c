@@ -242,6 +242,12 @@ static __always_inline int on_dequeue(const void *skb, enum netseg_tier tier)
 	}
 	now = bpf_ktime_get_ns();
 	stamp(&c->st[TKI_S_DEQUEUE], (__u64)skb, tier, TKI_HOOK_CONSUME_SKB, now);
+	/* a kernel where no signal stage can be hooked: the chain ends here */
+	if ((tki_required_vhost | tki_required_thread) == (1u << TKI_S_XMIT | 1u << TKI_S_DEQUEUE)) {
+		if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, tki_required_thread))
+			netseg_span_finish(&chains, &id, c, sizeof(*c), true);
+		return 0;
+	}
 
 	tid = (__u32)bpf_get_current_pid_tgid();
 	b = bpf_map_lookup_elem(&threads, &tid);
@@ -497,7 +503,9 @@ static __always_inline void irqfd_of_eventfd(struct eventfd_ctx *ctx, struct tki
 {
 	struct list_head *head, *pos;
 
-	if (!ctx || !tki_irqfd_wakeup_addr)
+	/* kvm's types come from its module's BTF where kvm is a module: a
+	 * kernel without module BTF (5.10) keeps the stage, without the VM */
+	if (!ctx || !tki_irqfd_wakeup_addr || !bpf_core_type_exists(struct kvm_kernel_irqfd))
 		return;
 	head = (struct list_head *)((void *)ctx + bpf_core_field_offset(struct eventfd_ctx, wqh) +
 				    bpf_core_field_offset(struct wait_queue_head, head));
@@ -656,6 +664,8 @@ static __always_inline int on_irqfd(struct wait_queue_entry *wait, __u64 flags,
 
 	if (!(flags & TKI_EPOLLIN) || !thread_waits())
 		return 0;
+	if (!bpf_core_type_exists(struct kvm_kernel_irqfd))
+		return on_signal(&s, TKI_S_IRQFD);
 	irqfd = (void *)wait - bpf_core_field_offset(struct kvm_kernel_irqfd, wait);
 	s.kvm = (__u64)BPF_CORE_READ(irqfd, kvm);
 	s.eventfd = (__u64)BPF_CORE_READ(irqfd, eventfd);

@@ -674,7 +674,7 @@ static void analysis_text(char *buf, size_t len)
 					stage_names[i], (unsigned long long)env.missing_first[i]);
 }
 
-static void add_chain_fields(struct out_rec *r)
+static void add_chain_fields(struct out_rec *r, bool analysis)
 {
 	static char qbuf[8192], mbuf[512], vbuf[4096], abuf[8192];
 
@@ -690,7 +690,7 @@ static void add_chain_fields(struct out_rec *r)
 		out_u64(r, "queues_not_listed", NULL, env.queues_overflow, OUT_TEXT_HIDE);
 	vms_json(vbuf, sizeof(vbuf));
 	out_json(r, "vms", vbuf, NULL, OUT_TEXT_HIDE);
-	if (env.analyze) {
+	if (analysis) {
 		analysis_text(abuf, sizeof(abuf));
 		out_str(r, "analysis", NULL, abuf, OUT_TEXT_NEWLINE | OUT_TEXT_BARE | OUT_JSON_HIDE);
 	}
@@ -712,7 +712,7 @@ static int tick(void *arg)
 				OUT_TEXT_BARE | OUT_JSON_HIDE);
 			out_u64(r, "chains_in_flight", "in_flight", span_in_flight(&c->chains), 0);
 			out_u64(r, "chains_completed", "completed", env.complete, 0);
-			add_chain_fields(r);
+			add_chain_fields(r, env.analyze);
 			out_emit(r);
 			free(r);
 		}
@@ -731,12 +731,18 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	tracer_counters(c->t, cnt, NULL, 0);
 	span_acct_make(&a, cnt, env.expired, span_in_flight(&c->chains));
 	span_acct_ended(&a, cnt[TKI_CNT_TAP_DROPPED]);
+	if (env.analyze) {
+		/* the final analysis on lines of its own, before the summary */
+		out_begin(r, "analysis");
+		add_chain_fields(r, true);
+		out_emit(r);
+	}
 	out_begin(r, "summary");
 	out_str(r, "kind", NULL, "TUN TX INTERRUPT TRACING STOPPED - FINAL SUMMARY",
 		OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_HIDE);
 	span_acct_fields(r, &a, "chains");
-	add_chain_fields(r);
+	add_chain_fields(r, false);
 	out_u64(r, "packets_filtered_out", "filtered-out", cnt[TKI_CNT_FILTERED_OUT], 0);
 	out_u64(r, "batch_overflow", NULL, cnt[TKI_CNT_BATCH_OVERFLOW],
 		cnt[TKI_CNT_BATCH_OVERFLOW] ? 0 : OUT_TEXT_HIDE);
