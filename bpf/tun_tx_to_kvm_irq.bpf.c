@@ -271,8 +271,10 @@ static __always_inline int on_dequeue(const void *skb, enum netseg_tier tier)
 	}
 	n = b->n;
 	if (n >= TKI_BATCH_MAX) {
+		/* a reader that never signals (not a VMM), or a batch larger
+		 * than vhost's: the older chains are left to expire partial */
 		netseg_count(TKI_CNT_BATCH_OVERFLOW);
-		return 0;
+		n = 0;
 	}
 	b->ids[n & (TKI_BATCH_MAX - 1)] = id;
 	b->n = n + 1;

@@ -49,7 +49,7 @@ enum tki_linking {
 
 enum tki_counter {
 	TKI_CNT_TAP_DROPPED = NETSEG_CNT_TOOL0, /* the kernel freed a traced packet in the tap */
-	TKI_CNT_BATCH_OVERFLOW,   /* a dequeue beyond TKI_BATCH_MAX before the signal */
+	TKI_CNT_BATCH_OVERFLOW,   /* TKI_BATCH_MAX dequeues without a signal: a new batch began */
 	TKI_CNT_OTHER_VM,         /* a KVM stage of another VM in the same thread: not stamped */
 	TKI_CNT_FILTERED_OUT,     /* a tap packet the filters rejected */
 };
