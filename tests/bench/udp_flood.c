@@ -2,7 +2,11 @@
 /*
  * udp_flood: non-ICMP load for benchmarks. `send ADDR PORT COUNT` sends
  * COUNT 64-byte datagrams as fast as sendmmsg allows and prints the rate;
- * `sink PORT` drains a port until SIGTERM so the sender is never refused.
+ * `sink PORT` drains a port until SIGTERM so the sender is never refused;
+ * `rate PORT IDLE_MS` prints "ready" once bound, then counts what arrives
+ * and, IDLE_MS after the last datagram, prints "COUNT PPS" and exits. The
+ * receiver's rate is the one that means something where the sender writes
+ * into a tap: a full tap drops without slowing the sender down.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -100,12 +104,52 @@ static int do_sink(int port)
 	return 0;
 }
 
+static int do_rate(int port, int idle_ms)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sigaction sa = { .sa_handler = on_term };
+	struct timeval tv = { idle_ms / 1000, (idle_ms % 1000) * 1000 };
+	double first = 0, last = 0, waited = 0;
+	char buf[2048];
+	long got = 0;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me))) {
+		perror("udp_flood: bind");
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	printf("ready\n");
+	fflush(stdout);
+	/* bounded: a flood that never arrives ends it after 30 s */
+	while (!stop) {
+		if (recv(fd, buf, sizeof(buf), 0) > 0) {
+			last = now_s();
+			if (!got++)
+				first = last;
+			continue;
+		}
+		if (got)
+			break;
+		waited += idle_ms / 1e3;
+		if (waited > 30)
+			break;
+	}
+	printf("%ld %.0f\n", got, got > 1 && last > first ? (got - 1) / (last - first) : 0.0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "send"))
 		return do_send(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "sink"))
 		return do_sink(atoi(argv[2]));
-	fprintf(stderr, "usage: udp_flood send ADDR PORT COUNT | udp_flood sink PORT\n");
+	if (argc == 4 && !strcmp(argv[1], "rate") && atoi(argv[3]) > 0)
+		return do_rate(atoi(argv[2]), atoi(argv[3]));
+	fprintf(stderr, "usage: udp_flood send ADDR PORT COUNT | udp_flood sink PORT | "
+			"udp_flood rate PORT IDLE_MS\n");
 	return 2;
 }

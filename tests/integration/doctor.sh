@@ -47,6 +47,17 @@ n_staged=$(jq '[.tracers[] | select(.stages | length > 0)] | length' <<<"$json")
 check doctor_lists_every_tracer_with_stages "$n_staged of $n_tools tracers have stages" \
 	test "$n_tools" -ge 5 -a "$n_staged" = "$n_tools"
 
+# a tracer that is built is no longer "planned": every binary but the
+# front end is listed (by its first word: kernel_icmp_rtt has one entry
+# per direction), and none of its entries says planned
+for bin in "$NETSEG_BIN"/*; do
+	name=$(basename "$bin")
+	[ "$name" = netseg ] && continue
+	entries=$(jq -c --arg n "$name" '[.tracers[] | select((.tool | split(" ")[0]) == $n) | .planned]' <<<"$json")
+	check "doctor_lists_built_tracer_${name}_not_planned" "entries' planned flags: $entries" \
+		test "$entries" != "[]" -a "$(jq 'all(. == false)' <<<"$entries")" = true
+done
+
 # every chosen hook must be one doctor also reports available
 bad=$(jq '[.tracers[].stages[].hooks[] | select(.chosen and (.available|not))] | length' <<<"$json")
 check doctor_chooses_only_available_hooks "$bad chosen hooks are unavailable" test "$bad" -eq 0
