@@ -432,6 +432,11 @@ static __always_inline int stamp_chain_at(struct tki_chain *c, __u64 id,
 	sig_apply(c, s, n);
 	stamp(&c->st[stage], 0, s->tier, s->hook, now);
 	required = c->linking == TKI_LINK_VHOST ? tki_required_vhost : tki_required_thread;
+	/* an injection no eventfd stamp came before: the thread signalled from
+	 * inside the kernel (vhost where its functions cannot be hooked), not
+	 * by a write the thread linking waits for */
+	if (stage == TKI_S_INJECT && !c->st[TKI_S_EVENTFD].ts_ns)
+		required &= ~(1u << TKI_S_EVENTFD);
 	if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, required))
 		netseg_span_finish(&chains, &id, c, sizeof(*c), true);
 	return 1;

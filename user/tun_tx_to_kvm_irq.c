@@ -758,9 +758,7 @@ static void decide_required(const struct tier_plan *plan)
 {
 	uint32_t base = 1u << TKI_S_XMIT | 1u << TKI_S_DEQUEUE, kvm = 0;
 
-	if (tier_plan_stage_available(plan, "irqfd") && env.irqfd_wakeup_addr)
-		kvm |= 1u << TKI_S_IRQFD;
-	else if (tier_plan_stage_available(plan, "irqfd"))
+	if (tier_plan_stage_available(plan, "irqfd"))
 		kvm |= 1u << TKI_S_IRQFD;
 	if (tier_plan_stage_available(plan, "kvm_inject"))
 		kvm |= 1u << TKI_S_INJECT;

@@ -114,17 +114,22 @@ int ksyms_addr_of(const char *const *names, uint64_t *addrs, size_t n)
 		addrs[i] = 0;
 	if (!f)
 		return -1;
+	/* ~120k lines: compare the name in place, parse only a match */
 	while (found < n && fgets(line, sizeof(line), f)) {
-		unsigned long long addr;
-		char type, name[256];
+		char *name = strchr(line, ' '), *end;
 
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+		if (!name || !(name = strchr(name + 1, ' ')))
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (!addrs[i] && !strcmp(name, names[i])) {
-				addrs[i] = addr;
-				found++;
+		name++;
+		end = name + strcspn(name, " \t\n");
+		for (size_t i = 0; i < n; i++) {
+			size_t len = strlen(names[i]);
+
+			if (!addrs[i] && (size_t)(end - name) == len && !memcmp(name, names[i], len)) {
+				addrs[i] = strtoull(line, NULL, 16);
+				found += addrs[i] != 0;
 			}
+		}
 	}
 	fclose(f);
 	return (int)found;
