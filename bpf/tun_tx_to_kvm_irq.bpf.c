@@ -28,6 +28,11 @@
 #include "netseg_span.bpf.h"
 #include "tun_tx_to_kvm_irq.h"
 
+/* chain ids: a per-CPU sequence number above the CPU (NR_CPUS is at most
+ * 8192); tries when a nested start took the same number */
+#define TKI_ID_CPU_BITS 13
+#define TKI_ID_TRIES 4
+
 /* uapi values, not in BTF */
 #define TKI_KVM_IRQ_ROUTING_MSI 2
 
@@ -44,7 +49,6 @@ const volatile __u32 tki_required_thread = 0;
 const volatile __u64 tki_irqfd_wakeup_addr = 0;
 const volatile __u64 tki_eventfd_write_addr = 0;
 
-__u64 tki_next_id = 0;
 /* entries in `queued`: the dequeue and drop hooks see every freed skb of
  * the machine, and when no traced packet waits in a tap they stop here */
 __s64 tki_queued_now = 0;
@@ -75,6 +79,7 @@ struct {
 struct tki_scratch {
 	struct tki_chain chain;
 	struct tki_batch batch;
+	__u64 seq;                /* chains this CPU started (the id's upper bits) */
 };
 
 struct {
@@ -106,7 +111,7 @@ static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 	struct tki_scratch *s;
 	struct tki_chain *c;
 	__u64 id, key, now;
-	__u32 zero = 0, queue;
+	__u32 zero = 0, queue, cpu;
 	long rc;
 
 	if (!skb || !dev)
@@ -140,8 +145,6 @@ static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 	c = &s->chain;
 	netseg_span_zero(c);
 	now = bpf_ktime_get_ns();
-	id = __sync_fetch_and_add(&tki_next_id, 1) + 1;
-	c->id = id;
 	c->pkt = pkt;
 	c->queue = queue;
 	c->span.start_ns = now;
@@ -149,7 +152,30 @@ static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 			  hook);
 	BPF_CORE_READ_STR_INTO(&c->st[TKI_S_XMIT].ifname, dev, name);
 	netseg_stamp_commit(&c->st[TKI_S_XMIT], now);
-	netseg_span_insert(&chains, &id, c);
+	/*
+	 * The id: this CPU's next sequence number, with the CPU in the low
+	 * bits. Not a global fetch-and-add: an atomic add that returns the old
+	 * value (BPF_FETCH) is 5.12+, and 5.10 rejects the whole program
+	 * ("BPF_STX uses reserved fields"). The per-CPU count is read and
+	 * written in two steps, so a start hook nesting on this CPU between
+	 * them could take the same number: the insert with BPF_NOEXIST tells,
+	 * and the next number is tried (a nested program finishes before the
+	 * one it interrupted resumes: one retry per nesting level).
+	 */
+	cpu = bpf_get_smp_processor_id();
+	for (int i = 0; i < TKI_ID_TRIES; i++) {
+		s->seq++;
+		id = s->seq << TKI_ID_CPU_BITS | (cpu & ((1u << TKI_ID_CPU_BITS) - 1));
+		c->id = id;
+		rc = bpf_map_update_elem(&chains, &id, c, BPF_NOEXIST);
+		if (rc != -NETSEG_EEXIST)
+			break;
+	}
+	if (rc) {
+		netseg_count(NETSEG_CNT_MAP_FULL);
+		return 0;
+	}
+	netseg_count(NETSEG_CNT_SPAN_STARTED);
 
 	/* counted before the entry exists: the reader cannot dequeue the skb
 	 * before the driver queued it, which is after this hook */

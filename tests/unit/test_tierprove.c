@@ -294,6 +294,36 @@ static void forced_tier_with_its_program_rejected_fails(void **state)
 	finish(&r);
 }
 
+/* --tier is refused for an optional stage only where the stage exists on
+ * another tier; one whose hooks exist on no tier is absent, as unforced. */
+static void forced_tier_leaves_an_optional_stage_absent_that_exists_nowhere(void **state)
+{
+	static const struct tier_stage gone[] = {
+		{ "recv", "received", false, { RRAW_OK } },
+		{ "gone", "in a module not loaded", true,
+		  { { BTF, "no_such_tracepoint_tki", "tp_recv_ok" },
+		    { RAW, "no_such_tracepoint_tki", "tp_rraw_ok" } } },
+	};
+	static const struct tier_stage elsewhere[] = {
+		{ "recv", "received", false, { RRAW_OK } },
+		{ "opt", "on raw_tp only", true,
+		  { { BTF, "no_such_tracepoint_tki", "tp_recv_ok" }, RRAW_OK } },
+	};
+	struct tier_tool tool = { "tproof", false, gone, 2 };
+	struct tier_plan plan;
+	char err[512] = "";
+
+	(void)state;
+	need_root();
+	assert_int_equal(tier_plan_make(&tool, TIER_FORCE_TP_BTF, &plan, err, sizeof(err)), 0);
+	assert_int_equal(plan.stage[0].tier, RAW);
+	assert_int_equal(plan.stage[1].tier, NETSEG_TIER_NONE);
+	tool.stages = elsewhere;
+	err[0] = 0;
+	assert_int_equal(tier_plan_make(&tool, TIER_FORCE_TP_BTF, &plan, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--tier tp_btf: not available on this kernel for stage 'opt'"));
+}
+
 /* tp_cfg_ok verifies only with the test's rodata, and the object creates
  * only with its map size: proofs and the reload must both carry them. */
 static void proofs_and_reload_keep_the_tools_rodata_and_map_sizes(void **state)
@@ -400,6 +430,7 @@ int main(void)
 		cmocka_unit_test(optional_stage_with_its_only_program_rejected_is_off_in_one_line),
 		cmocka_unit_test(required_stage_with_its_only_program_rejected_fails_naming_it),
 		cmocka_unit_test(forced_tier_with_its_program_rejected_fails),
+		cmocka_unit_test(forced_tier_leaves_an_optional_stage_absent_that_exists_nowhere),
 		cmocka_unit_test(proofs_and_reload_keep_the_tools_rodata_and_map_sizes),
 		cmocka_unit_test(configure_runs_again_with_the_plan_as_it_is_now),
 		cmocka_unit_test(accepted_programs_load_once),

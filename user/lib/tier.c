@@ -575,6 +575,19 @@ static int plan_make(const struct tier_tool *tool, enum tier_force force, struct
 		forced_used |= restrict_tier;
 		if (c->tier != NETSEG_TIER_NONE)
 			continue;
+		if (restrict_tier && st->optional) {
+			/* --tier cannot be honoured only where the stage exists on
+			 * another tier; an optional stage whose hooks exist on no
+			 * tier (a module that is not loaded: kvm's irqfd_wakeup in
+			 * a guest) is absent here, forced or not */
+			struct tier_choice any = { 0 };
+			int any_err = 0;
+			const char *any_target = NULL;
+
+			tier_choose_stage(st, TIER_FORCE_AUTO, &any, &any_err, &any_target);
+			if (any.tier == NETSEG_TIER_NONE)
+				continue;
+		}
 		if (restrict_tier) {
 			snprintf(err, errlen,
 				 "--tier %s: not available on this kernel for stage '%s' (%s: %s)",
