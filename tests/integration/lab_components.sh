@@ -153,7 +153,10 @@ vmm_delay_try() {
 	avg=$(ping_avg "$T_TMP/vmmd.ping")
 	p50=$(summary vmmd | jq -r '.to_vm.error.p50_ns // empty')
 	p99=$(summary vmmd | jq -r '.to_vm.error.p99_ns // empty')
-	[ -n "$avg" ] && [ -n "$p50" ] && awk -v a="$avg" 'BEGIN { exit !(a >= 1.0 && a < 1.5) }'
+	# the delay once, plus the undelayed rest of the round trip: that rest
+	# was 0.3-0.5 ms here and went past 0.5 ms on a busy machine (1.508,
+	# 1.512 ms); twice the delay would be past 2 ms
+	[ -n "$avg" ] && [ -n "$p50" ] && awk -v a="$avg" 'BEGIN { exit !(a >= 1.0 && a < 1.8) }'
 }
 name=vmm_sim_delay_to_vm_adds_to_rtt
 again=
@@ -167,7 +170,7 @@ fi
 if [ $ok = 1 ]; then
 	pass "$name: avg rtt $avg ms with 1000 us toward the VM$again; achieved-programmed p50/p99 $(awk -v a="$p50" -v b="$p99" 'BEGIN { printf "%.1f/%.1f us", a / 1e3, b / 1e3 }')"
 else
-	fail $name "avg rtt '${avg}' ms (want 1.0-1.5 with 1000 us toward the VM)$again, error p50 '$p50' ns: $(head -c 200 "$T_TMP/vmmd.out.err")"
+	fail $name "avg rtt '${avg}' ms (want 1.0-1.8 with 1000 us toward the VM)$again, error p50 '$p50' ns: $(head -c 200 "$T_TMP/vmmd.out.err")"
 fi
 
 # ---- vmm-sim --no-kvm ------------------------------------------------------
