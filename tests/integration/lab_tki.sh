@@ -79,6 +79,20 @@ check lab_tki_summary_accounts_every_chain \
 	"summary $(jq -c 'select(.type=="summary") | [.chains_started, .chains_completed, .chains_partial, .chains_dropped, .lost]' "$T_TMP/hr.json")" \
 	test "$(t_summary hr '[.chains_started, .chains_completed, .chains_partial, .chains_dropped, .chains_in_flight, .lost] | map(tostring) | join(" ")')" = "50 50 0 0 0 0"
 
+# ---- the packet filters: UDP to one port among others ----------------------
+tki udp "$A" hr -d vnet0 --protocol udp --dst-port 9001 --src-ip 198.18.0.1 || exit 0
+tki nomatch "$A" hr -d vnet0 --src-ip 198.18.0.9 || exit 0
+"$NS" lab exec vm-s --prefix "$A" -- bash -c \
+	'for i in $(seq 30); do echo a >/dev/udp/198.18.0.2/9001; echo b >/dev/udp/198.18.0.2/9002; done'
+sleep 0.3 # the last datagrams reach VM-R's vmm
+t_tracer_stop udp
+t_tracer_stop nomatch
+got=$(chains udp | jq -r 'select(.complete and .proto==17 and .dport==9001 and .src=="198.18.0.1") | .sport' | wc -l)
+check lab_tki_filter_udp_port_gives_those_datagrams "$got complete chains to port 9001 of 30 sent (30 more to 9002), $(chains udp | wc -l) chains in all" \
+	test "$got" -eq 30 -a "$(chains udp | wc -l)" -eq 30
+check lab_tki_filter_other_source_gives_nothing "$(chains nomatch | wc -l) chains, $(t_summary nomatch .packets_filtered_out) filtered out" \
+	test "$(chains nomatch | wc -l)" -eq 0 -a "$(t_summary nomatch .packets_filtered_out)" -ge 60
+
 # ---- two VMs, both on GSI 24: one tracer over every namespace ---------------
 up "$B" || exit 0
 t_bg "$T_TMP/two.json" "$TKI" -j --netns all --protocol icmp --dst-ip 198.18.0.2 --ready-file "$T_TMP/two.ready"
