@@ -26,7 +26,8 @@ endif
 TRACERS := pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq
 LIB_SRCS := $(wildcard user/lib/*.c)
 LIB_OBJS := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
-NETSEG_SRCS := $(wildcard tools/*.c)
+# the front end: tools/netseg.c dispatches to one folder per part
+NETSEG_SRCS := $(wildcard tools/*.c tools/*/*.c)
 NETSEG_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(NETSEG_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -86,8 +87,9 @@ $(OUTPUT)/%.o: user/%.c $(OUTPUT)/%.skel.h $(wildcard user/lib/*.h) $(BPF_HDRS) 
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/tools/%.o: tools/%.c $(wildcard tools/*.h) $(wildcard user/lib/*.h) $(BPF_HDRS) | $(OUTPUT)/tools
+$(OUTPUT)/tools/%.o: tools/%.c $(wildcard tools/*.h tools/*/*.h) $(wildcard user/lib/*.h) $(BPF_HDRS) | $(OUTPUT)/tools
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itools -c $< -o $@
 
 $(OUTPUT)/bin/%: $(OUTPUT)/%.o $(LIB_OBJS) | $(OUTPUT)/bin

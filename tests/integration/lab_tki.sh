@@ -14,7 +14,7 @@ B="tb$$"     # a second plain lab: another VM with the same GSI
 D="td$$"     # vmm-sims add DELAY_US toward each VM
 E="te$$"     # vmm-sims add 1 us: the same timed, real-time pump as D, as the baseline
 DELAY_US=500
-GSI=24       # vmm-sim's MSI route (tools/lab_vmm.c)
+GSI=24       # vmm-sim's MSI route (tools/lab/lab_vmm.c)
 VECTOR=65    # its MSI data 0x4041
 
 if ! is_root; then

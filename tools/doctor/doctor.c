@@ -20,7 +20,7 @@
 #include "lib/output.h"
 #include "lib/privs.h"
 #include "lib/tier.h"
-#include "subcommands.h"
+#include "../subcommands.h"
 
 struct family_probe {
 	enum netseg_tier tier;

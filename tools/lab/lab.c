@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include "lab_tap.h"
 #include "lib/cli.h"
-#include "subcommands.h"
+#include "../subcommands.h"
 
 #define LAB_RUN_DIR "/run/netseg"
 #define LAB_READY_TIMEOUT_MS 10000
