@@ -62,6 +62,10 @@ struct an_rec {
 		} rtt;
 		struct {          /* AN_TOOL_IDD */
 			int64_t req_internal_ns, external_ns, rep_internal_ns, total_ns;
+			/* CLOCK_MONOTONIC of req_rx, req_tx, rep_rx, rep_tx (our JSON
+			 * `points`; 0 elsewhere): in the one-kernel lab, two hosts'
+			 * points measure the wire directly */
+			uint64_t ts_ns[4];
 		} idd;
 		struct {          /* AN_TOOL_TKI: first stage (tap transmit) to last */
 			uint8_t icmp_type;   /* 8: request (toward VM-R), 0: reply (toward VM-S) */
