@@ -12,7 +12,8 @@
  * what the input tap has queued (non-blocking, until EAGAIN, a bounded
  * batch), give each frame its t0, hold it until t0 + delay (an absolute-time
  * timerfd, then a short spin), write everything that is due back to back,
- * then signal the eventfd once for that delivery. The pump keeps reading
+ * signal the eventfd once for that delivery, just before its first write
+ * (a guest handles its ring when the interrupt comes). The pump keeps reading
  * while it holds frames, so frames closer together than the delay keep
  * their own times.
  *
