@@ -54,7 +54,7 @@ LINK_MODE := -static
 endif
 USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SAN) $(INCLUDES)
 # static archives from Debian's libbpf-dev, libelf-dev, zlib1g-dev, libzstd-dev
-BPF_LIBS := -lbpf -lelf -lz -lzstd
+BPF_LIBS := -lbpf -lelf -lz -lzstd -lm
 
 HAVE_IPPANTIME := $(wildcard ippantime/Makefile)
 

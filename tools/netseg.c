@@ -12,6 +12,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "doctor", doctor_main, "what this kernel allows each tracer (real probes)" },
 	{ "lab", lab_main, "two hosts and two VMs on this machine: up, down, status, exec, env" },
+	{ "analyze", analyze_main, "the six logs of a measurement -> per-echo segments A..M, report" },
 };
 
 static void usage(FILE *fp)
@@ -20,7 +21,8 @@ static void usage(FILE *fp)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(fp, "  %-8s %s\n", subcommands[i].name, subcommands[i].what);
 	fprintf(fp, "\n'netseg COMMAND --help' describes each command.\n"
-		    "Tracers are separate programs: pktwatch (more in README.md).\n");
+		    "Tracers are separate programs: kernel_icmp_rtt, icmp_drop_detector,\n"
+		    "tun_tx_to_kvm_irq, pktwatch (README.md).\n");
 }
 
 int main(int argc, char **argv)

@@ -5,5 +5,6 @@
 /* argv[0] is the subcommand's own name. */
 int doctor_main(int argc, char **argv);
 int lab_main(int argc, char **argv);
+int analyze_main(int argc, char **argv);
 
 #endif
