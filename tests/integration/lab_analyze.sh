@@ -70,8 +70,17 @@ for run in base del; do
 	held=$(jq -r '.validation.identities[] | select(.name=="measured_wire_equals_derived") | "\(.held) \(.of)"' "$T_TMP/$run/report.json")
 	check "lab_analyze_${run}_measured_wire_equals_derived" "measured C+J = derived on $held echoes" \
 		test "${held% *}" = "${held#* }" -a "${held% *}" -gt 0
-	bad=$(jq -r '[.validation.identities[] | select(.held != .of) | .name] | join(",")' "$T_TMP/$run/report.json")
-	check "lab_analyze_${run}_every_identity_holds" "failing: $bad" test -z "$bad"
+	# each tool's parts add up to its total exactly (one clock, one record)
+	bad=$(jq -r '[.validation.identities[] | select((.name | test("_sum$|paths_sum$")) and .held != .of) | .name] | join(",")' "$T_TMP/$run/report.json")
+	check "lab_analyze_${run}_sums_hold_on_every_echo" "failing: $bad" test -z "$bad"
+	# nesting across tools: tun_tx_to_kvm_irq stamps a tap's transmit
+	# before the driver runs, icmp_drop_detector after it; here that gap is
+	# 10-30 us and, on some echoes, 130-250 us (this VM's vCPUs stall), so
+	# the report lists echoes whose stamps do not nest. Most must; swapped
+	# or wrong logs break them all.
+	bad=$(jq -r '[.validation.identities[] | select(.of > 0 and .held < .of * 0.5) | "\(.name) \(.held)/\(.of)"] | join(",")' "$T_TMP/$run/report.json")
+	echo "    $run: $(jq -r '[.validation.identities[] | "\(.name) \(.held)/\(.of)"] | join(", ")' "$T_TMP/$run/report.json")"
+	check "lab_analyze_${run}_nesting_holds_on_most_echoes" "below half: $bad" test -z "$bad"
 	for f in report.md report.svg; do
 		check "lab_analyze_${run}_writes_$f" "$f missing or empty" test -s "$T_TMP/$run/$f"
 	done
@@ -79,12 +88,23 @@ done
 
 # each programmed delay in its own segment: within max(5 %, 20 us)
 p50() { jq -r ".segments[\"$2\"].p50_us" "$T_TMP/$1/report.json"; }
-for spec in "E:$((VMM_US - 1))" "L:$((VMM_US - 1))" "C+J:$((2 * (WIRE_US - 1)))"; do
+# vmm-sim times its hold from its own read: what it adds is the rise over
+# the 1 us baseline. The relay times its hold from the kernel's transmit
+# stamp, absorbing its own wake-up: the wire itself is the programmed
+# delay, so C+J is checked as it is, and C and J one by one.
+tol() { awk -v w="$1" 'BEGIN {t = w * 0.05; if (t < 20) t = 20; printf "%.1f", t}'; }
+within() { awk -v r="$1" -v w="$2" -v t="$(tol "$2")" 'BEGIN {exit !(r >= w - t && r <= w + t)}'; }
+for spec in "E:$((VMM_US - 1))" "L:$((VMM_US - 1))"; do
 	seg=${spec%%:*} want=${spec#*:}
 	rise=$(awk -v a="$(p50 base "$seg")" -v b="$(p50 del "$seg")" 'BEGIN {printf "%.1f", b - a}')
-	tol=$(awk -v w="$want" 'BEGIN {t = w * 0.05; printf "%.1f", t > 20 ? t : 20}')
-	check "lab_analyze_delay_lands_in_${seg}" "p50 of $seg rose by $rise us, programmed $want, tolerance $tol" \
-		awk -v r="$rise" -v w="$want" -v t="$tol" 'BEGIN {exit !(r >= w - t && r <= w + t)}'
+	check "lab_analyze_delay_lands_in_${seg}" "p50 of $seg rose by $rise us, programmed $want, tolerance $(tol "$want")" \
+		within "$rise" "$want"
+done
+for spec in "C+J:$((2 * WIRE_US))" "C:$WIRE_US" "J:$WIRE_US"; do
+	seg=${spec%%:*} want=${spec#*:}
+	got=$(p50 del "$seg")
+	check "lab_analyze_wire_delay_is_${seg}" "p50 of $seg is $got us, programmed $want, tolerance $(tol "$want")" \
+		within "$got" "$want"
 done
 for seg in A B D F G H I K M; do
 	rise=$(awk -v a="$(p50 base "$seg")" -v b="$(p50 del "$seg")" 'BEGIN {d = b - a; printf "%.1f", d < 0 ? -d : d}')

@@ -66,7 +66,8 @@ enum an_ident {
 	ID_WIRE_NONNEG,           /* HR Total <= HS External (C+J >= 0) */
 	ID_RECV_VIRT_NONNEG,      /* E + F + G + H <= HR External */
 	ID_SEND_VIRT_NONNEG,      /* HS Total + L <= VM-S Inter-Path */
-	ID_LAYERS_SUM,            /* the layers add up to RTT, none negative */
+	ID_LAYERS_SUM,            /* the layers add up to RTT */
+	ID_LAYERS_NONNEG,         /* no layer below zero (the attribution is sound) */
 	ID_CJ_MEASURED,           /* lab: measured C + J = derived C + J */
 	ID_N,
 };

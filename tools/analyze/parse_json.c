@@ -7,6 +7,7 @@
  * as the record has what it needs (an echo's stage and point details come
  * after its durations or are not needed at all).
  */
+#define _GNU_SOURCE /* memmem */
 #include <string.h>
 #include "parse_int.h"
 
@@ -15,6 +16,7 @@ enum {
 	H_ID = 1u << 5, H_SEQ = 1u << 6, H_ICMPT = 1u << 7, H_WALL = 1u << 8, H_P1 = 1u << 9,
 	H_INTER = 1u << 10, H_P2 = 1u << 11, H_TOTAL = 1u << 12, H_REQ = 1u << 13,
 	H_EXT = 1u << 14, H_REP = 1u << 15, H_COMPLETE = 1u << 16, H_STAGES = 1u << 17,
+	H_POINTS = 1u << 18,
 };
 #define NEED_KEY (H_SRC | H_DST | H_ID | H_SEQ)
 #define NEED_RTT (H_TYPE | NEED_KEY | H_DIR | H_P1 | H_INTER | H_P2 | H_TOTAL)
@@ -25,6 +27,7 @@ enum kind { K_UNKNOWN, K_READY, K_ECHO, K_INCOMPLETE, K_DROP, K_CHAIN, K_IGNORED
 
 struct jrec {
 	unsigned have;
+	uint64_t points[4];     /* icmp_drop_detector: req_rx req_tx rep_rx rep_tx ts_ns */
 	enum kind kind;
 	const char *type, *tool, *dir;
 	size_t type_len, tool_len, dir_len;
@@ -228,7 +231,10 @@ static bool enough(const struct jrec *r)
 	case K_OTHER:
 		return true;
 	case K_ECHO:
-		return (r->have & NEED_RTT) == NEED_RTT || (r->have & NEED_IDD) == NEED_IDD;
+		/* icmp_drop_detector's points come last: wanted for the lab's
+		 * direct wire measurement */
+		return (r->have & NEED_RTT) == NEED_RTT ||
+		       (r->have & (NEED_IDD | H_POINTS)) == (NEED_IDD | H_POINTS);
 	case K_CHAIN:
 		return (r->have & NEED_CHAIN) == NEED_CHAIN;
 	default:
@@ -237,6 +243,27 @@ static bool enough(const struct jrec *r)
 }
 
 /* One value of the top level; NULL: not JSON we can read */
+/* {"req_rx":{"ts_ns":N,...},...}: the four monotonic stamps, by name */
+static const char *points_value(const char *p, const char *e, struct jrec *r)
+{
+	static const char *const names[4] = { "\"req_rx\":{\"ts_ns\":", "\"req_tx\":{\"ts_ns\":",
+					      "\"rep_rx\":{\"ts_ns\":", "\"rep_tx\":{\"ts_ns\":" };
+	const char *end = skip_value(p, e);
+
+	if (!end)
+		return NULL;
+	for (int i = 0; i < 4; i++) {
+		size_t len = strlen(names[i]);
+		const char *k = memmem(p, (size_t)(end - p), names[i], len);
+		uint64_t v = 0;
+
+		for (k = k ? k + len : NULL; k && k < end && *k >= '0' && *k <= '9'; k++)
+			v = v * 10 + (uint64_t)(*k - '0');
+		r->points[i] = v;
+	}
+	return end;
+}
+
 static const char *field(const char *k, size_t kn, const char *p, const char *e, struct jrec *r)
 {
 	const char *q = NULL;
@@ -291,7 +318,10 @@ static const char *field(const char *k, size_t kn, const char *p, const char *e,
 		}
 		break;
 	case 'p':
-		if (KEY("path1_ns")) {
+		if (KEY("points")) {
+			q = points_value(p, e, r);
+			bit = H_POINTS;
+		} else if (KEY("path1_ns")) {
 			q = int_value(p, e, &r->p1);
 			bit = H_P1;
 		} else if (KEY("path2_ns")) {
@@ -404,6 +434,7 @@ static void echo(struct an_state *s, const struct jrec *r)
 		out.u.idd.external_ns = r->ext;
 		out.u.idd.rep_internal_ns = r->rep;
 		out.u.idd.total_ns = r->total;
+		memcpy(out.u.idd.ts_ns, r->points, sizeof(out.u.idd.ts_ns));
 	} else if ((r->have & NEED_RTT) == NEED_RTT) {
 		out.tool = AN_TOOL_RTT;
 		out.u.rtt.tx = r->dir_len == 2 && !memcmp(r->dir, "tx", 2);

@@ -86,7 +86,8 @@ static const struct {
 	[ID_WIRE_NONNEG] = { "receiver_host_inside_sender_external", "HR Total <= HS External (C + J >= 0)" },
 	[ID_RECV_VIRT_NONNEG] = { "receiver_segments_inside_receiver_external", "E + F + G + H <= HR External" },
 	[ID_SEND_VIRT_NONNEG] = { "sender_host_inside_sender_inter_path", "HS Total + L <= VM-S Inter-Path" },
-	[ID_LAYERS_SUM] = { "layers_sum_to_rtt", "vm + host + wire + virt_measured + virt_unmeasured = RTT, no layer below 0" },
+	[ID_LAYERS_SUM] = { "layers_sum_to_rtt", "vm + host + wire + virt_measured + virt_unmeasured = RTT" },
+	[ID_LAYERS_NONNEG] = { "layers_nonnegative", "every layer >= 0 (a negative one: the tools' stamps do not nest for that echo)" },
 	[ID_CJ_MEASURED] = { "measured_wire_equals_derived", "lab: C + J measured = HS External - HR Total" },
 };
 
@@ -111,9 +112,10 @@ static void check_identities(const struct an_echo *e, const double *m, const boo
 	ok[ID_SEND_VIRT_NONNEG] = m[SEG_VIRT_SEND] >= -tol;
 	ok[ID_LAYERS_SUM] = near(m[SEG_LAYER_VM] + m[SEG_LAYER_HOST] + m[SEG_LAYER_WIRE] +
 				 m[SEG_LAYER_VIRT_MEASURED] + m[SEG_LAYER_VIRT_UNMEASURED], m[SEG_RTT], tol);
+	ok[ID_LAYERS_NONNEG] = true;
 	for (int l = SEG_FIRST_LAYER; l < SEG_N; l++)
 		if (m[l] < -tol)
-			ok[ID_LAYERS_SUM] = false;
+			ok[ID_LAYERS_NONNEG] = false;
 	ok[ID_CJ_MEASURED] = have[SEG_C] && near(m[SEG_C] + m[SEG_J], m[SEG_CJ], tol);
 	for (int i = 0; i < ID_N; i++) {
 		if (i == ID_CJ_MEASURED && !have[SEG_C])
