@@ -106,7 +106,12 @@ ippantime:
 # ---- tests ------------------------------------------------------------------
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit $< $(LIB_OBJS) -lcmocka $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit -Itools $< $(LIB_OBJS) $(TEST_OBJS) -lcmocka $(BPF_LIBS) -o $@
+
+# the analyze log parsers' test links them (they are netseg's, not lib's)
+ANALYZE_PARSE_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(wildcard tools/analyze/parse*.c))
+$(OUTPUT)/tests/test_analyze_parse: $(ANALYZE_PARSE_OBJS)
+$(OUTPUT)/tests/test_analyze_parse: TEST_OBJS = $(ANALYZE_PARSE_OBJS)
 
 # A unit test with a BPF half (tests/unit/<n>.bpf.c) gets its skeleton first.
 UNIT_BPF := $(patsubst tests/unit/%.bpf.c,%,$(wildcard tests/unit/*.bpf.c))
