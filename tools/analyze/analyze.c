@@ -228,6 +228,18 @@ static void role_check(struct an_input *in, enum an_role role, struct load_ctx *
 	}
 }
 
+/* Big logs take seconds: say which one is being read, on a terminal only. */
+static void progress(const char *path, bool quiet)
+{
+	struct stat sb;
+
+	if (quiet || !isatty(STDERR_FILENO) || stat(path, &sb) || sb.st_size < (16 << 20))
+		return;
+	fprintf(stderr, "netseg analyze: reading %s (%lld MiB)...\r", path,
+		(long long)(sb.st_size >> 20));
+	fflush(stderr);
+}
+
 static int cmp_partial(const void *a, const void *b)
 {
 	const struct an_partial *x = a, *y = b;
@@ -251,6 +263,7 @@ int an_run(struct an_input *in, const char *env, bool same_clock, struct an_resu
 			continue;
 		c.role = r;
 		memset(&in->info[r], 0, sizeof(in->info[r]));
+		progress(in->path[r], quiet);
 		if (an_parse_file(in->path[r], on_rec, on_warn, &c, &in->info[r])) {
 			char msg[256];
 
