@@ -318,8 +318,8 @@ enum {
 
 static const char doc[] =
 	"Join the six logs of one measurement per echo and break each VM-to-VM ping\n"
-	"into its segments A..M (../shared/spec/segments.md): report.md, report.json\n"
-	"and report.svg in --out (default: the logs' directory).\n"
+	"into its segments A..M (netseg-analyze(8) has the model): report.md,\n"
+	"report.json and report.svg in --out (default: the logs' directory).\n"
 	"\n"
 	"DIR holds the seed's names: sfsvm-send.log, sfsvm-recv.log, host-send.log,\n"
 	"host-recv.log, vhost-recv-request.log, vhost-send-reply.log. Each may be our\n"
@@ -476,6 +476,7 @@ int analyze_main(int argc, char **argv)
 	int given = 0, rc;
 
 	cli_set_tool("netseg analyze");
+	argv[0] = "netseg analyze";
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
 	if (opt.compare[0])
