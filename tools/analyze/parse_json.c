@@ -36,21 +36,22 @@ struct jrec {
 	int n_stages;
 };
 
-/* p just after the opening quote: just after the closing one, or NULL */
-static const char *skip_string(const char *p, const char *e)
+/* p just after the opening quote: just after the closing one, or NULL.
+ * Our strings are short (keys, names): a byte loop beats memchr's call. */
+static inline const char *skip_string(const char *p, const char *e)
 {
-	for (;;) {
-		const char *q = memchr(p, '"', (size_t)(e - p));
-		size_t bs = 0;
+	while (p < e) {
+		char c = *p++;
 
-		if (!q)
-			return NULL;
-		for (const char *b = q; b > p && b[-1] == '\\'; b--)
-			bs++;
-		if (!(bs & 1))
-			return q + 1;
-		p = q + 1;
+		if (c == '"')
+			return p;
+		if (c == '\\') {
+			if (p >= e)
+				return NULL;
+			p++;
+		}
 	}
+	return NULL;
 }
 
 static const char *ws(const char *p, const char *e)
@@ -60,7 +61,8 @@ static const char *ws(const char *p, const char *e)
 	return p;
 }
 
-/* any value: just after it, or NULL. Nesting is counted, not recursed. */
+/* any value: just after it, or NULL. Nesting is counted, not recursed;
+ * strings are stepped over in the same loop (no call per string). */
 static const char *skip_value(const char *p, const char *e)
 {
 	unsigned depth = 0;
@@ -79,15 +81,26 @@ static const char *skip_value(const char *p, const char *e)
 	while (p < e) {
 		char c = *p++;
 
-		if (c == '"') {
-			p = skip_string(p, e);
-			if (!p)
+		switch (c) {
+		case '"':
+			while (p < e && *p != '"') {
+				if (*p == '\\')
+					p++;
+				p++;
+			}
+			if (p >= e)
 				return NULL;
-		} else if (c == '{' || c == '[') {
+			p++;
+			break;
+		case '{':
+		case '[':
 			depth++;
-		} else if (c == '}' || c == ']') {
+			break;
+		case '}':
+		case ']':
 			if (--depth == 0)
 				return p;
+			break;
 		}
 	}
 	return NULL;
@@ -104,6 +117,25 @@ static const char *str_value(const char *p, const char *e, const char **s, size_
 	return q;
 }
 
+/* digits -> value; false: none, or more than fit */
+static inline bool digits_u64(const char *p, const char *e, uint64_t *v, const char **end)
+{
+	const char *s = p;
+	uint64_t x = 0;
+
+	while (p < e && (unsigned)(*p - '0') < 10) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+		p++;
+	}
+	*v = x;
+	*end = p;
+	return p > s;
+}
+
 /* an integer, nothing else (a float where we want ns is a broken record) */
 static const char *int_value(const char *p, const char *e, int64_t *v)
 {
@@ -111,7 +143,7 @@ static const char *int_value(const char *p, const char *e, int64_t *v)
 	uint64_t x;
 	const char *q;
 
-	if (!an_uint(p + neg, e, &x, &q) || x > (uint64_t)INT64_MAX)
+	if (!digits_u64(p + neg, e, &x, &q) || x > (uint64_t)INT64_MAX)
 		return NULL;
 	if (q < e && (*q == '.' || *q == 'e' || *q == 'E'))
 		return NULL;
@@ -123,7 +155,7 @@ static const char *uint_value(const char *p, const char *e, uint64_t *v)
 {
 	const char *q;
 
-	if (!an_uint(p, e, v, &q) || (q < e && (*q == '.' || *q == 'e' || *q == 'E')))
+	if (!digits_u64(p, e, v, &q) || (q < e && (*q == '.' || *q == 'e' || *q == 'E')))
 		return NULL;
 	return q;
 }
