@@ -8,6 +8,9 @@
  * after its durations or are not needed at all).
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "parse_int.h"
 
 enum {
@@ -38,7 +41,7 @@ struct jrec {
 
 /* p just after the opening quote: just after the closing one, or NULL.
  * Our strings are short (keys, names): a byte loop beats memchr's call. */
-static inline const char *skip_string(const char *p, const char *e)
+static inline __attribute__((always_inline)) const char *skip_string(const char *p, const char *e)
 {
 	while (p < e) {
 		char c = *p++;
@@ -54,43 +57,104 @@ static inline const char *skip_string(const char *p, const char *e)
 	return NULL;
 }
 
-static const char *ws(const char *p, const char *e)
+static inline __attribute__((always_inline)) const char *ws(const char *p, const char *e)
 {
 	while (p < e && (*p == ' ' || *p == '\t'))
 		p++;
 	return p;
 }
 
-/* any value: just after it, or NULL. Nesting is counted, not recursed;
- * strings are stepped over in the same loop (no call per string). */
-static const char *skip_value(const char *p, const char *e)
+#ifdef __SSE2__
+/* the four 16-byte compare results as one 64-bit mask */
+static inline __attribute__((always_inline)) uint64_t mask64(__m128i a, __m128i b, __m128i c,
+							      __m128i d)
+{
+	return (uint64_t)(uint16_t)_mm_movemask_epi8(a) |
+	       (uint64_t)(uint16_t)_mm_movemask_epi8(b) << 16 |
+	       (uint64_t)(uint16_t)_mm_movemask_epi8(c) << 32 |
+	       (uint64_t)(uint16_t)_mm_movemask_epi8(d) << 48;
+}
+
+/* bit i: an odd number of bits at or below i (inside a string, for quotes) */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
+#endif
+
+/* An object or array at p ('{' or '['): just after its end, or NULL. The
+ * echo records are mostly their stages, which are skipped whole: 64 bytes
+ * at a time, brackets inside strings told apart by the parity of the
+ * quotes before them; a block with a backslash (an escaped quote in a
+ * comm) goes to the byte loop, which carries on to the end. */
+static const char *skip_container(const char *p, const char *e)
 {
 	unsigned depth = 0;
+	bool in_str = false;
 
-	if (p >= e)
-		return NULL;
-	if (*p == '"')
-		return skip_string(p + 1, e);
-	if (*p != '{' && *p != '[') {
-		const char *s = p;
+#ifdef __SSE2__
+	/* '[' and '{', ']' and '}' differ only in 0x20: one compare each */
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i lower = _mm_set1_epi8(0x20), open_c = _mm_set1_epi8('{');
+	const __m128i close_c = _mm_set1_epi8('}');
 
-		while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ')
-			p++;
-		return p > s ? p : NULL;
+	while (e - p >= 64) {
+		__m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+		__m128i v2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+		__m128i v3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+		__m128i bs = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v0, bslash), _mm_cmpeq_epi8(v1, bslash)),
+					  _mm_or_si128(_mm_cmpeq_epi8(v2, bslash), _mm_cmpeq_epi8(v3, bslash)));
+
+		if (_mm_movemask_epi8(bs))
+			break;
+		uint64_t q = prefix_xor(mask64(_mm_cmpeq_epi8(v0, quote), _mm_cmpeq_epi8(v1, quote),
+					       _mm_cmpeq_epi8(v2, quote), _mm_cmpeq_epi8(v3, quote))) ^
+			     (in_str ? ~0ull : 0);
+		v0 = _mm_or_si128(v0, lower);
+		v1 = _mm_or_si128(v1, lower);
+		v2 = _mm_or_si128(v2, lower);
+		v3 = _mm_or_si128(v3, lower);
+		uint64_t open = mask64(_mm_cmpeq_epi8(v0, open_c), _mm_cmpeq_epi8(v1, open_c),
+				       _mm_cmpeq_epi8(v2, open_c), _mm_cmpeq_epi8(v3, open_c)) & ~q;
+		uint64_t brackets = open | (mask64(_mm_cmpeq_epi8(v0, close_c), _mm_cmpeq_epi8(v1, close_c),
+						   _mm_cmpeq_epi8(v2, close_c), _mm_cmpeq_epi8(v3, close_c)) & ~q);
+
+		in_str = q >> 63;
+		while (brackets) {
+			int i = __builtin_ctzll(brackets);
+
+			if (open >> i & 1)
+				depth++;
+			else if (--depth == 0)
+				return p + i + 1;
+			brackets &= brackets - 1;
+		}
+		p += 64;
 	}
+#endif
 	while (p < e) {
 		char c = *p++;
 
+		if (in_str) {
+			if (c == '\\') {
+				if (p >= e)
+					return NULL;
+				p++;
+			} else if (c == '"') {
+				in_str = false;
+			}
+			continue;
+		}
 		switch (c) {
 		case '"':
-			while (p < e && *p != '"') {
-				if (*p == '\\')
-					p++;
-				p++;
-			}
-			if (p >= e)
-				return NULL;
-			p++;
+			in_str = true;
 			break;
 		case '{':
 		case '[':
@@ -106,7 +170,23 @@ static const char *skip_value(const char *p, const char *e)
 	return NULL;
 }
 
-static const char *str_value(const char *p, const char *e, const char **s, size_t *n)
+/* any value: just after it, or NULL */
+static const char *skip_value(const char *p, const char *e)
+{
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p + 1, e);
+	if (*p == '{' || *p == '[')
+		return skip_container(p, e);
+	const char *s = p;
+
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ')
+		p++;
+	return p > s ? p : NULL;
+}
+
+static inline __attribute__((always_inline)) const char *str_value(const char *p, const char *e, const char **s, size_t *n)
 {
 	const char *q;
 
@@ -137,7 +217,7 @@ static inline bool digits_u64(const char *p, const char *e, uint64_t *v, const c
 }
 
 /* an integer, nothing else (a float where we want ns is a broken record) */
-static const char *int_value(const char *p, const char *e, int64_t *v)
+static inline __attribute__((always_inline)) const char *int_value(const char *p, const char *e, int64_t *v)
 {
 	bool neg = p < e && *p == '-';
 	uint64_t x;
@@ -169,64 +249,70 @@ static const char *ip_value(const char *p, const char *e, uint32_t *v)
 	return q + 1;
 }
 
-/* the stages array of a chain: how many, the first ts_ns and the latest */
+/* The quoted key lit (n >= 3 bytes, '"' ... ':') in [p, e): its start, or
+ * NULL. 16 places at a time are tested on the key's first and last byte,
+ * which few other keys of the records share at the same distance. */
+static const char *find_key(const char *p, const char *e, const char *lit, size_t n)
+{
+#ifdef __SSE2__
+	__m128i first = _mm_set1_epi8(lit[0]), last = _mm_set1_epi8(lit[n - 1]);
+
+	while (e - p >= (ptrdiff_t)(16 + n - 1)) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 1));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+
+		while (m) {
+			int i = __builtin_ctz(m);
+
+			if (!memcmp(p + i + 1, lit + 1, n - 2))
+				return p + i;
+			m &= m - 1;
+		}
+		p += 16;
+	}
+#endif
+	for (; e - p >= (ptrdiff_t)n; p++)
+		if (*p == lit[0] && !memcmp(p, lit, n))
+			return p;
+	return NULL;
+}
+
+/* The stages array of a chain: how many, the first ts_ns and the latest.
+ * Its end is found as any container's; inside it, each stage is found by
+ * its "ts_ns": key (an unescaped quote, the name and '":' can only be a
+ * key: inside a string every quote is escaped), not walked key by key. */
 static const char *stages_value(const char *p, const char *e, struct jrec *r)
 {
-	if (p >= e || *p != '[')
-		return NULL;
-	p = ws(p + 1, e);
-	if (p < e && *p == ']')
-		return p + 1;
-	while (p < e) {
-		int64_t ts = -1, wall = 0;
+	static const char ts_key[] = "\"ts_ns\":", wall_key[] = "\"wall_ns\":";
+	const char *end, *q;
 
-		if (*p != '{')
-			return NULL;
-		p = ws(p + 1, e);
-		while (p < e && *p != '}') {
-			const char *k;
-			size_t kn;
-
-			if (!(p = str_value(p, e, &k, &kn)))
-				return NULL;
-			p = ws(p, e);
-			if (p >= e || *p != ':')
-				return NULL;
-			p = ws(p + 1, e);
-			if (kn == 5 && !memcmp(k, "ts_ns", 5))
-				p = int_value(p, e, &ts);
-			else if (kn == 7 && !memcmp(k, "wall_ns", 7) && !r->n_stages)
-				p = int_value(p, e, &wall);
-			else
-				p = skip_value(p, e);
-			if (!p)
-				return NULL;
-			p = ws(p, e);
-			if (p < e && *p == ',')
-				p = ws(p + 1, e);
-		}
-		if (p >= e)
-			return NULL;
-		p = ws(p + 1, e);
-		if (ts >= 0) {
-			if (!r->n_stages++) {
-				r->first_ts = r->max_ts = (uint64_t)ts;
-				/* a chain's wall clock is its first stage's */
-				if (!(r->have & H_WALL))
-					r->wall_ns = (uint64_t)wall;
-			}
-			else if ((uint64_t)ts > r->max_ts)
-				r->max_ts = (uint64_t)ts;
-		}
-		if (p < e && *p == ',') {
-			p = ws(p + 1, e);
-			continue;
-		}
-		if (p < e && *p == ']')
-			return p + 1;
+	if (p >= e || *p != '[' || !(end = skip_container(p, e)))
 		return NULL;
+	for (q = p; (q = find_key(q, end, ts_key, sizeof(ts_key) - 1)); ) {
+		int64_t ts;
+		const char *after;
+
+		q += sizeof(ts_key) - 1;
+		if (!(after = int_value(q, end, &ts)) || ts < 0)
+			return NULL;
+		if (!r->n_stages++) {
+			r->first_ts = r->max_ts = (uint64_t)ts;
+			/* a chain's wall clock is its first stage's */
+			const char *w = find_key(after, end, wall_key, sizeof(wall_key) - 1);
+			const char *next = find_key(after, end, ts_key, sizeof(ts_key) - 1);
+			int64_t wall;
+
+			if (w && (!next || w < next) && !(r->have & H_WALL) &&
+			    int_value(w + sizeof(wall_key) - 1, end, &wall) && wall > 0)
+				r->wall_ns = (uint64_t)wall;
+		} else if ((uint64_t)ts > r->max_ts) {
+			r->max_ts = (uint64_t)ts;
+		}
+		q = after;
 	}
-	return NULL;
+	return end;
 }
 
 #define KEY(lit) (kn == sizeof(lit) - 1 && !memcmp(k, lit, sizeof(lit) - 1))
@@ -371,6 +457,29 @@ static const char *field(const char *k, size_t kn, const char *p, const char *e,
 	return q;
 }
 
+/* The rest of a chain record, whose keys are looked up by their quoted
+ * names instead of walked one by one: a chain carries some twenty keys
+ * before its stages, and none of the ones wanted here is nested (a stage
+ * has no src, id, seq ...), so each one's first place is its own. */
+static void chain_keys(const char *p, const char *e, struct jrec *r)
+{
+	static const struct {
+		const char *lit;
+		size_t n;
+	} keys[] = {
+#define K(s) { "\"" s "\":", sizeof(s) + 2 }
+		K("src"), K("dst"), K("id"), K("seq"), K("icmp_type"), K("complete"), K("stages"),
+#undef K
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *k = find_key(p, e, keys[i].lit, keys[i].n);
+
+		if (k)
+			field(k + 1, keys[i].n - 3, ws(k + keys[i].n, e), e, r);
+	}
+}
+
 /* 1: read (whole or enough of it), 0: not an object we can read */
 static int scan(const char *p, const char *e, struct jrec *r, bool whole)
 {
@@ -391,6 +500,10 @@ static int scan(const char *p, const char *e, struct jrec *r, bool whole)
 			return 0;
 		if (!whole && enough(r))
 			return 1;
+		if (!whole && r->kind == K_CHAIN && r->have == H_TYPE) {
+			chain_keys(p, e, r);
+			return 1;
+		}
 		p = ws(p, e);
 		if (p < e && *p == ',') {
 			p = ws(p + 1, e);
