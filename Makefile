@@ -170,6 +170,12 @@ $(OUTPUT)/bench/%: tests/bench/%.c
 	$(Q)mkdir -p $(OUTPUT)/bench
 	$(Q)$(CC) -std=gnu11 -O2 $(WARN) $< -o $@
 
+# the parsers' benchmark links them
+$(OUTPUT)/bench/analyze_parse: tests/bench/analyze_parse.c $(ANALYZE_PARSE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)$(CC) $(USER_CFLAGS) -Itools $< $(ANALYZE_PARSE_OBJS) -o $@
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(wildcard tests/bench/*.c))
 	$(Q)OUTPUT=$(OUTPUT) tests/bench/run.sh

@@ -5,6 +5,8 @@
 #   P1 exec -> ready (median)            P2 peak RSS (VmHWM)
 #   P3 ns per program run (bpf_stats)    P4 UDP packet rate, tracer on / off
 #   P5 records lost while tracing a ping flood
+#   analyze_parse: netseg analyze's log parsers, lines/s of JSON and text
+#   (user space only; BENCH_PARSE_LINES lines per log, default 1000000)
 # BENCH_TOOLS picks tracers (default: all), e.g. BENCH_TOOLS=tun_tx_to_kvm_irq.
 set -u
 cd "$(dirname "$0")/../.."
@@ -13,8 +15,9 @@ source tests/lib.sh
 RUNS=${BENCH_RUNS:-10}
 FLOOD=${BENCH_FLOOD:-20000}
 UDP=${BENCH_UDP:-300000}
-TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq}
+TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq analyze_parse}
 FLOODER=${OUTPUT:-$PWD/.output}/bench/udp_flood
+PARSE_BENCH=${OUTPUT:-$PWD/.output}/bench/analyze_parse
 A=198.18.40.1
 B=198.18.40.2
 LAB="nb$$"
@@ -161,4 +164,10 @@ if want tun_tx_to_kvm_irq; then
 	t_lab_up "$LAB" || { echo "bench: lab up failed: $(head -c 300 "$T_TMP/$LAB.uperr")" >&2; exit 1; }
 	bench_on_lab
 	bench_tracer "$LAB-rhost" tun_tx_to_kvm_irq tki_ chain 1 -d vnet0 --protocol icmp
+fi
+# netseg analyze reads six logs per measurement, of up to millions of lines:
+# the goal is >= 1 M lines/s for each format
+if want analyze_parse; then
+	echo "== netseg analyze log parsers (best of 3 reads of a generated log) =="
+	"$PARSE_BENCH" "${BENCH_PARSE_LINES:-1000000}" 3 | sed 's/^/  /'
 fi

@@ -589,6 +589,9 @@ static void parse_file_reads_what_parse_buffer_reads(void **state)
 	errno = 0;
 	assert_int_equal(an_parse_file("/nonexistent/x.log", on_rec, on_warn, &g, &g.info), -1);
 	assert_int_equal(errno, ENOENT);
+	errno = 0;
+	assert_int_equal(an_parse_file("/tmp", on_rec, on_warn, &g, &g.info), -1);
+	assert_int_equal(errno, EISDIR);
 }
 
 static void names(void **state)

@@ -261,7 +261,17 @@ int an_parse_file(const char *path, an_rec_fn rec, an_warn_fn warn, void *ctx,
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			an_warn(s, s->line + 1, "read failed: %s", strerror(errno));
+			int err = errno;
+
+			/* nothing read (a directory): the file could not be read at all */
+			if (!s->info->lines && !have) {
+				free(buf);
+				free(s);
+				close(fd);
+				errno = err;
+				return -1;
+			}
+			an_warn(s, s->line + 1, "read failed: %s", strerror(err));
 			break;
 		}
 		if (got == 0)

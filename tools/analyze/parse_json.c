@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* memmem */
 #include <string.h>
 #include "parse_int.h"
+#include "parse_json_scan.h"
 
 enum {
 	H_TYPE = 1u << 0, H_TOOL = 1u << 1, H_DIR = 1u << 2, H_SRC = 1u << 3, H_DST = 1u << 4,
@@ -39,165 +40,40 @@ struct jrec {
 	int n_stages;
 };
 
-/* p just after the opening quote: just after the closing one, or NULL */
-static const char *skip_string(const char *p, const char *e)
-{
-	for (;;) {
-		const char *q = memchr(p, '"', (size_t)(e - p));
-		size_t bs = 0;
-
-		if (!q)
-			return NULL;
-		for (const char *b = q; b > p && b[-1] == '\\'; b--)
-			bs++;
-		if (!(bs & 1))
-			return q + 1;
-		p = q + 1;
-	}
-}
-
-static const char *ws(const char *p, const char *e)
-{
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
-	return p;
-}
-
-/* any value: just after it, or NULL. Nesting is counted, not recursed. */
-static const char *skip_value(const char *p, const char *e)
-{
-	unsigned depth = 0;
-
-	if (p >= e)
-		return NULL;
-	if (*p == '"')
-		return skip_string(p + 1, e);
-	if (*p != '{' && *p != '[') {
-		const char *s = p;
-
-		while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ')
-			p++;
-		return p > s ? p : NULL;
-	}
-	while (p < e) {
-		char c = *p++;
-
-		if (c == '"') {
-			p = skip_string(p, e);
-			if (!p)
-				return NULL;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (--depth == 0)
-				return p;
-		}
-	}
-	return NULL;
-}
-
-static const char *str_value(const char *p, const char *e, const char **s, size_t *n)
-{
-	const char *q;
-
-	if (p >= e || *p != '"' || !(q = skip_string(p + 1, e)))
-		return NULL;
-	*s = p + 1;
-	*n = (size_t)(q - 1 - (p + 1));
-	return q;
-}
-
-/* an integer, nothing else (a float where we want ns is a broken record) */
-static const char *int_value(const char *p, const char *e, int64_t *v)
-{
-	bool neg = p < e && *p == '-';
-	uint64_t x;
-	const char *q;
-
-	if (!an_uint(p + neg, e, &x, &q) || x > (uint64_t)INT64_MAX)
-		return NULL;
-	if (q < e && (*q == '.' || *q == 'e' || *q == 'E'))
-		return NULL;
-	*v = neg ? -(int64_t)x : (int64_t)x;
-	return q;
-}
-
-static const char *uint_value(const char *p, const char *e, uint64_t *v)
-{
-	const char *q;
-
-	if (!an_uint(p, e, v, &q) || (q < e && (*q == '.' || *q == 'e' || *q == 'E')))
-		return NULL;
-	return q;
-}
-
-static const char *ip_value(const char *p, const char *e, uint32_t *v)
-{
-	const char *q;
-
-	if (p >= e || *p != '"' || !an_ipv4(p + 1, e, v, &q) || q >= e || *q != '"')
-		return NULL;
-	return q + 1;
-}
-
-/* the stages array of a chain: how many, the first ts_ns and the latest */
+/* The stages array of a chain: how many, the first ts_ns and the latest.
+ * Its end is found as any container's; inside it, each stage is found by
+ * its "ts_ns": key (an unescaped quote, the name and '":' can only be a
+ * key: inside a string every quote is escaped), not walked key by key. */
 static const char *stages_value(const char *p, const char *e, struct jrec *r)
 {
-	if (p >= e || *p != '[')
-		return NULL;
-	p = ws(p + 1, e);
-	if (p < e && *p == ']')
-		return p + 1;
-	while (p < e) {
-		int64_t ts = -1, wall = 0;
+	static const char ts_key[] = "\"ts_ns\":", wall_key[] = "\"wall_ns\":";
+	const char *end, *q;
 
-		if (*p != '{')
-			return NULL;
-		p = ws(p + 1, e);
-		while (p < e && *p != '}') {
-			const char *k;
-			size_t kn;
-
-			if (!(p = str_value(p, e, &k, &kn)))
-				return NULL;
-			p = ws(p, e);
-			if (p >= e || *p != ':')
-				return NULL;
-			p = ws(p + 1, e);
-			if (kn == 5 && !memcmp(k, "ts_ns", 5))
-				p = int_value(p, e, &ts);
-			else if (kn == 7 && !memcmp(k, "wall_ns", 7) && !r->n_stages)
-				p = int_value(p, e, &wall);
-			else
-				p = skip_value(p, e);
-			if (!p)
-				return NULL;
-			p = ws(p, e);
-			if (p < e && *p == ',')
-				p = ws(p + 1, e);
-		}
-		if (p >= e)
-			return NULL;
-		p = ws(p + 1, e);
-		if (ts >= 0) {
-			if (!r->n_stages++) {
-				r->first_ts = r->max_ts = (uint64_t)ts;
-				/* a chain's wall clock is its first stage's */
-				if (!(r->have & H_WALL))
-					r->wall_ns = (uint64_t)wall;
-			}
-			else if ((uint64_t)ts > r->max_ts)
-				r->max_ts = (uint64_t)ts;
-		}
-		if (p < e && *p == ',') {
-			p = ws(p + 1, e);
-			continue;
-		}
-		if (p < e && *p == ']')
-			return p + 1;
+	if (p >= e || *p != '[' || !(end = skip_container(p, e)))
 		return NULL;
+	for (q = p; (q = find_key(q, end, ts_key, sizeof(ts_key) - 1)); ) {
+		int64_t ts;
+		const char *after;
+
+		q += sizeof(ts_key) - 1;
+		if (!(after = int_value(q, end, &ts)) || ts < 0)
+			return NULL;
+		if (!r->n_stages++) {
+			r->first_ts = r->max_ts = (uint64_t)ts;
+			/* a chain's wall clock is its first stage's */
+			const char *w = find_key(after, end, wall_key, sizeof(wall_key) - 1);
+			const char *next = find_key(after, end, ts_key, sizeof(ts_key) - 1);
+			int64_t wall;
+
+			if (w && (!next || w < next) && !(r->have & H_WALL) &&
+			    int_value(w + sizeof(wall_key) - 1, end, &wall) && wall > 0)
+				r->wall_ns = (uint64_t)wall;
+		} else if ((uint64_t)ts > r->max_ts) {
+			r->max_ts = (uint64_t)ts;
+		}
+		q = after;
 	}
-	return NULL;
+	return end;
 }
 
 #define KEY(lit) (kn == sizeof(lit) - 1 && !memcmp(k, lit, sizeof(lit) - 1))
@@ -369,6 +245,29 @@ static const char *field(const char *k, size_t kn, const char *p, const char *e,
 	return q;
 }
 
+/* The rest of a chain record, whose keys are looked up by their quoted
+ * names instead of walked one by one: a chain carries some twenty keys
+ * before its stages, and none of the ones wanted here is nested (a stage
+ * has no src, id, seq ...), so each one's first place is its own. */
+static void chain_keys(const char *p, const char *e, struct jrec *r)
+{
+	static const struct {
+		const char *lit;
+		size_t n;
+	} keys[] = {
+#define K(s) { "\"" s "\":", sizeof(s) + 2 }
+		K("src"), K("dst"), K("id"), K("seq"), K("icmp_type"), K("complete"), K("stages"),
+#undef K
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *k = find_key(p, e, keys[i].lit, keys[i].n);
+
+		if (k)
+			field(k + 1, keys[i].n - 3, ws(k + keys[i].n, e), e, r);
+	}
+}
+
 /* 1: read (whole or enough of it), 0: not an object we can read */
 static int scan(const char *p, const char *e, struct jrec *r, bool whole)
 {
@@ -389,6 +288,10 @@ static int scan(const char *p, const char *e, struct jrec *r, bool whole)
 			return 0;
 		if (!whole && enough(r))
 			return 1;
+		if (!whole && r->kind == K_CHAIN && r->have == H_TYPE) {
+			chain_keys(p, e, r);
+			return 1;
+		}
 		p = ws(p, e);
 		if (p < e && *p == ',') {
 			p = ws(p + 1, e);
