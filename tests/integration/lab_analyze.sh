@@ -10,7 +10,7 @@ B="ab$$"     # baseline: relay and vmm-sims with 1 us, the same machinery as D
 D="ad$$"     # 500 us of wire each way, 300 us in each vmm-sim toward its VM
 WIRE_US=500
 VMM_US=300
-N=50
+N=200  # medians of 200 echoes: the lab pumps' wake-ups vary by ~10 us run to run
 
 if ! is_root; then
 	skip lab_analyze "needs root"
@@ -51,9 +51,9 @@ pb=("${MEASURE_PIDS[@]}")
 measure "$D" "$T_TMP/del" || exit 0
 pd=("${MEASURE_PIDS[@]}")
 # both labs pinged at the same time: the machine's noise falls on both
-"$NS" lab exec vm-s --prefix "$B" -- ping -U -n -c $N -i 0.02 198.18.0.2 >"$T_TMP/base.ping" 2>&1 &
+"$NS" lab exec vm-s --prefix "$B" -- ping -U -n -c $N -i 0.01 198.18.0.2 >"$T_TMP/base.ping" 2>&1 &
 pp=$!
-"$NS" lab exec vm-s --prefix "$D" -- ping -U -n -c $N -i 0.02 198.18.0.2 >"$T_TMP/del.ping" 2>&1
+"$NS" lab exec vm-s --prefix "$D" -- ping -U -n -c $N -i 0.01 198.18.0.2 >"$T_TMP/del.ping" 2>&1
 wait $pp
 stop_all "${pb[@]}" "${pd[@]}"
 
