@@ -716,13 +716,15 @@ static const char lab_usage[] =
 	"                 build the lab; prints the environment file\n"
 	"  down [--prefix P]      remove everything the lab with prefix P made\n"
 	"  status [--prefix P] [--json]\n"
-	"  exec ROLE [--prefix P] -- CMD [ARGS...]   run CMD in a role's namespace\n"
+	"  exec [--prefix P] ROLE -- CMD [ARGS...]   run CMD in a role's namespace\n"
 	"  env [--prefix P]       print the environment file `netseg measure` reads\n"
 	"\n"
 	"Roles: vm-s (198.18.0.1), hs, hr, vm-r (198.18.0.2). Namespaces are named\n"
 	"P-svm, P-shost, P-rhost, P-rvm; the default prefix is 'netseg'.\n"
 	"--wire-delay-us N,M holds frames N us from HS to HR and M us back (M = N\n"
 	"when omitted); --vmm-delay-us N,M delays frames toward / from each VM.\n"
+	"Options go before or after ROLE, as --opt V or --opt=V; everything after\n"
+	"-- is CMD's own (its options are never read as the lab's).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo netseg lab up\n"
@@ -772,11 +774,30 @@ static int role_index(const char *role)
 	cli_usage_error("unknown role '%s': expected vm-s, hs, hr or vm-r", role);
 }
 
+/* The value of option `name` at argv[*i], given as "--name V" or
+ * "--name=V" (both are what getopt users type); NULL when argv[*i] is some
+ * other option. Advances *i past a separate value. */
+static const char *opt_value(const char *cmd, int argc, char **argv, int *i, const char *name)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n))
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n])
+		return NULL;
+	if (*i + 1 >= argc)
+		cli_usage_error("%s: %s needs a value (see netseg lab --help)", cmd, name);
+	return argv[++*i];
+}
+
 int lab_main(int argc, char **argv)
 {
 	struct lab_opts o = { .prefix = "netseg" };
-	const char *cmd;
-	int role = -1, i;
+	const char *cmd, *v;
+	int role = -1, cmd_at = argc, i;
 
 	cli_set_tool("netseg lab");
 	self_exe = realpath("/proc/self/exe", NULL);
@@ -798,39 +819,52 @@ int lab_main(int argc, char **argv)
 	    strcmp(cmd, "exec") && strcmp(cmd, "env"))
 		cli_usage_error("unknown command '%s' (see netseg lab --help)", cmd);
 
-	i = 2;
-	if (!strcmp(cmd, "exec")) {
-		if (argc < 3)
-			cli_usage_error("exec needs a role: vm-s, hs, hr or vm-r");
-		role = role_index(argv[2]);
-		i = 3;
-	}
-	for (; i < argc; i++) {
+	/* Options may come before or after exec's ROLE, as getopt permutes
+	 * them; but "--" ends lab's own options for good, so CMD's options
+	 * (ping -c 3, ip -o) reach CMD untouched. Nothing after "--" is read
+	 * here, so CMD needs no quoting. */
+	for (i = 2; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--")) {
-			i++;
+			cmd_at = i + 1;
 			break;
-		} else if (!strcmp(a, "--prefix") && i + 1 < argc) {
-			o.prefix = argv[++i];
+		} else if ((v = opt_value(cmd, argc, argv, &i, "--prefix"))) {
+			o.prefix = v;
 			check_prefix(o.prefix);
 		} else if (!strcmp(a, "--json")) {
 			o.json = true;
 		} else if (!strcmp(cmd, "up") && !strcmp(a, "--no-kvm")) {
 			o.no_kvm = true;
-		} else if (!strcmp(cmd, "up") && !strcmp(a, "--wire-delay-us") && i + 1 < argc) {
-			parse_pair("--wire-delay-us", argv[++i], o.wire_us);
+		} else if (!strcmp(cmd, "up") &&
+			   (v = opt_value(cmd, argc, argv, &i, "--wire-delay-us"))) {
+			parse_pair("--wire-delay-us", v, o.wire_us);
 			o.wire_delay = true;
-		} else if (!strcmp(cmd, "up") && !strcmp(a, "--vmm-delay-us") && i + 1 < argc) {
-			parse_pair("--vmm-delay-us", argv[++i], o.vmm_us);
+		} else if (!strcmp(cmd, "up") &&
+			   (v = opt_value(cmd, argc, argv, &i, "--vmm-delay-us"))) {
+			parse_pair("--vmm-delay-us", v, o.vmm_us);
 			o.vmm_delay = true;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(lab_usage, stdout);
 			return 0;
+		} else if (!strcmp(cmd, "exec") && role < 0 && (a[0] != '-' || !a[1])) {
+			role = role_index(a);
+		} else if (!strcmp(cmd, "exec") && role >= 0 && a[0] != '-') {
+			/* without "--" we could not tell CMD's options from ours */
+			cli_usage_error("exec %s: unexpected '%s': the command goes after -- (netseg lab exec ROLE -- CMD ...)",
+					roles[role].role, a);
 		} else {
 			cli_usage_error("%s: unexpected '%s' (see netseg lab --help)", cmd, a);
 		}
 	}
+	/* usage errors before the root check: they are the same for everyone */
+	if (strcmp(cmd, "exec") && cmd_at < argc)
+		cli_usage_error("%s: unexpected '%s' (see netseg lab --help)", cmd, argv[cmd_at]);
+	if (!strcmp(cmd, "exec") && role < 0)
+		cli_usage_error("exec needs a role: vm-s, hs, hr or vm-r");
+	if (!strcmp(cmd, "exec") && cmd_at >= argc)
+		cli_usage_error("exec %s: no command given (netseg lab exec ROLE -- CMD ...)",
+				roles[role].role);
 	if (strcmp(cmd, "env") && geteuid() != 0) {
 		fprintf(stderr, "netseg lab: needs root (namespaces, taps, KVM); run it with sudo\n");
 		return 1;
@@ -850,14 +884,15 @@ int lab_main(int argc, char **argv)
 		return 0;
 	}
 	/* exec */
-	if (i >= argc)
-		cli_usage_error("exec %s: no command given (netseg lab exec ROLE -- CMD ...)",
-				roles[role].role);
 	{
 		char ns[128];
-		const char **full = calloc(argc - i + 5, sizeof(char *));
+		const char **full = calloc(argc - cmd_at + 5, sizeof(char *));
 		int n = 0;
 
+		if (!full) {
+			fprintf(stderr, "netseg lab: out of memory\n");
+			return 1;
+		}
 		ns_name(&o, role, ns, sizeof(ns));
 		if (!netns_exists(ns)) {
 			fprintf(stderr, "netseg lab: namespace %s does not exist (is lab '%s' up?)\n", ns,
@@ -868,7 +903,7 @@ int lab_main(int argc, char **argv)
 		full[n++] = "netns";
 		full[n++] = "exec";
 		full[n++] = ns;
-		for (; i < argc; i++)
+		for (i = cmd_at; i < argc; i++)
 			full[n++] = argv[i];
 		execvp("ip", (char *const *)full);
 		fprintf(stderr, "netseg lab: cannot run ip: %s\n", strerror(errno));
