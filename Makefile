@@ -96,9 +96,11 @@ $(OUTPUT)/bin/%: $(OUTPUT)/%.o $(LIB_OBJS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(BPF_LIBS) -o $@
 
+# tools/measure/env.c reads its environment file with libyaml (static archive
+# from Debian's libyaml-dev)
 $(OUTPUT)/bin/netseg: $(NETSEG_OBJS) $(LIB_OBJS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ -lyaml $(BPF_LIBS) -o $@
 
 ippantime:
 	$(Q)$(MAKE) --no-print-directory -C ippantime OUTPUT=$(OUTPUT)/ippantime SANITIZE=$(SANITIZE) V=$(V)
@@ -106,12 +108,17 @@ ippantime:
 # ---- tests ------------------------------------------------------------------
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit -Itools $< $(LIB_OBJS) $(TEST_OBJS) -lcmocka $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit -Itools $< $(LIB_OBJS) $(TEST_OBJS) -lcmocka $(TEST_LIBS) $(BPF_LIBS) -o $@
 
 # the analyze log parsers' test links them (they are netseg's, not lib's)
 ANALYZE_PARSE_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(wildcard tools/analyze/parse*.c))
 $(OUTPUT)/tests/test_analyze_parse: $(ANALYZE_PARSE_OBJS)
 $(OUTPUT)/tests/test_analyze_parse: TEST_OBJS = $(ANALYZE_PARSE_OBJS)
+
+# the measure environment file's test links its parser, which needs libyaml
+$(OUTPUT)/tests/test_measure_env: $(OUTPUT)/tools/measure/env.o
+$(OUTPUT)/tests/test_measure_env: TEST_OBJS = $(OUTPUT)/tools/measure/env.o
+$(OUTPUT)/tests/test_measure_env: TEST_LIBS = -lyaml
 
 # A unit test with a BPF half (tests/unit/<n>.bpf.c) gets its skeleton first.
 UNIT_BPF := $(patsubst tests/unit/%.bpf.c,%,$(wildcard tests/unit/*.bpf.c))
