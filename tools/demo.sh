@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `sudo make demo`: what this kernel allows (netseg doctor), then the lab
 # (two hosts, two VMs, real taps and a KVM irqfd per VM): one echo followed
-# through every device by pktwatch, and kernel_icmp_rtt on both VMs while
-# VM-S pings VM-R. Everything is removed on exit.
+# through every device by pktwatch, then the seed's whole workflow with
+# `netseg measure`: six tracers in their roles, 20 pings, the per-echo
+# breakdown. The lab is removed on exit; the reports stay in
+# ./netseg-demo-report (DEMO_OUT to choose).
 set -u
 cd "$(dirname "$0")/.."
 BIN=${OUTPUT:-$PWD/.output}/bin
@@ -43,42 +45,15 @@ PIDS=()
 grep -v '^SUMMARY' "$TMP/pw"
 echo
 
-echo "== kernel_icmp_rtt on VM-S and VM-R, icmp_drop_detector on HS and HR (the seed's command lines) =="
-echo "   5 pings, then 2 more while an nftables rule on HR drops echo replies coming from VM-R"
-for role in vm-s vm-r; do
-	"$BIN/netseg" lab exec $role --prefix "$P" -- "$BIN/kernel_icmp_rtt" --src-ip 198.18.0.1 --dst-ip 198.18.0.2 \
-		--ready-file "$TMP/$role.ready" >"$TMP/$role.log" 2>&1 &
-	PIDS+=($!)
-	wait_ready "$TMP/$role.ready"
-done
-for role in hs hr; do
-	"$BIN/netseg" lab exec $role --prefix "$P" -- "$BIN/icmp_drop_detector" --src-ip 198.18.0.1 --dst-ip 198.18.0.2 \
-		--phy-interface phy0 --vm-interface vnet0 --timeout-ms 300 --ready-file "$TMP/$role.ready" >"$TMP/$role.log" 2>&1 &
-	PIDS+=($!)
-	wait_ready "$TMP/$role.ready"
-done
-"$BIN/netseg" lab exec vm-s --prefix "$P" -- ping -n -c 5 -i 0.2 198.18.0.2 >"$TMP/ping"
-"$BIN/netseg" lab exec hr --prefix "$P" -- nft -f - <<'NFT'
-table netdev netseg_demo { chain c { type filter hook ingress device vnet0 priority 0; icmp type echo-reply drop; }; }
-NFT
-"$BIN/netseg" lab exec vm-s --prefix "$P" -- ping -n -c 2 -i 0.2 -W 1 198.18.0.2 >/dev/null
-"$BIN/netseg" lab exec hr --prefix "$P" -- nft delete table netdev netseg_demo
-sleep 0.5
-for p in "${PIDS[@]}"; do kill -INT "$p"; wait "$p"; done
-PIDS=()
-echo "-- VM-S (sfsvm-send.log) --"
-cat "$TMP/vm-s.log"
+echo "== the seed's workflow in one command: netseg measure (the lab adds 200 us of wire each way and 100 us in each vmm-sim toward its VM) =="
+"$BIN/netseg" lab down --prefix "$P" >/dev/null 2>&1
+"$BIN/netseg" lab up --prefix "$P" "${kvm[@]}" --wire-delay-us 200 --vmm-delay-us 100,0 >/dev/null || exit 1
+"$BIN/netseg" lab env --prefix "$P" >"$TMP/env.yaml"
+OUT=${DEMO_OUT:-$PWD/netseg-demo-report}
+rm -rf "$OUT"
+"$BIN/netseg" measure "$TMP/env.yaml" --out "$OUT" --count 20 --interval 0.05 || exit 1
 echo
-echo "-- VM-R (sfsvm-recv.log), summary --"
-sed -n '/^SUMMARY/,$p' "$TMP/vm-r.log"
-echo
-echo "-- HS (host-send.log), echoes and drops --"
-grep -v -E '^(SUMMARY|DROP| |$|segment|ReqInternal|External|RepInternal|Total)' "$TMP/hs.log" | head -20
-grep -A2 '^DROP' "$TMP/hs.log" | head -6
-echo
-echo "-- HR (host-recv.log), echoes and drops --"
-grep -v -E '^(SUMMARY|DROP| |$|segment|ReqInternal|External|RepInternal|Total)' "$TMP/hr.log" | head -20
-grep -A2 '^DROP' "$TMP/hr.log" | head -6
-echo
-echo "== ping's own view =="
-tail -n 2 "$TMP/ping"
+echo "-- the median echo and the layers (from $OUT/report.md) --"
+sed -n '/^## The median echo/,/^## Per tool/p' "$OUT/report.md" | grep -v '^## Per tool'
+sed -n '/^## Layers/,/^## Validation/p' "$OUT/report.md" | grep -v '^## Validation'
+echo "The six logs, report.md, report.json and report.svg are in $OUT"

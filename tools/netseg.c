@@ -12,6 +12,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "doctor", doctor_main, "what this kernel allows each tracer (real probes)" },
 	{ "lab", lab_main, "two hosts and two VMs on this machine: up, down, status, exec, env" },
+	{ "measure", measure_main, "the seed's workflow in one command: six tracers, ping, logs, report" },
 	{ "analyze", analyze_main, "the six logs of a measurement -> per-echo segments A..M, report" },
 };
 

@@ -6,5 +6,6 @@
 int doctor_main(int argc, char **argv);
 int lab_main(int argc, char **argv);
 int analyze_main(int argc, char **argv);
+int measure_main(int argc, char **argv);
 
 #endif

@@ -57,7 +57,9 @@ static double residual(const struct an_result *res)
 
 	for (int i = SEG_FIRST_LAYER; i < SEG_N; i++)
 		sum += res->agg[i].mean;
-	return res->agg[SEG_RTT].mean - sum;
+	sum = res->agg[SEG_RTT].mean - sum;
+	/* rounding noise must not print as "-0.000" */
+	return fabs(sum) < 0.0005 ? 0 : sum;
 }
 
 /* Facts worth a sentence, most important first. */
