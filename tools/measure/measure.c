@@ -383,13 +383,13 @@ static void first_line(char *s)
 	s[strcspn(s, "\n")] = 0;
 }
 
-/* mkdir the run directory; copy a tracer unless the same version is there */
-static int deploy(void)
+/* Role r's part, before its first tracer starts: mkdir the run directory,
+ * copy each tracer it runs unless the same version is there already. */
+static int deploy(enum env_role r)
 {
-	bool done[ENV_N_ROLES] = {};
+	bool done = false;
 
 	for (size_t i = 0; i < N_STEPS; i++) {
-		enum env_role r = steps[i].role;
 		bool seen = false;
 		char local[PATH_MAX + 64], remote[PATH_MAX + 64], tmp[PATH_MAX + 96], lv[256],
 			rv[256], pid[24];
@@ -397,13 +397,15 @@ static int deploy(void)
 		struct sbuf sb;
 		int rc;
 
+		if (steps[i].role != r)
+			continue;
 		for (size_t j = 0; j < i; j++)
 			seen |= steps[j].role == r && !strcmp(steps[j].tool, steps[i].tool);
 		if (seen)
 			continue;
 		snprintf(local, sizeof(local), "%s/%s", m.bindir, steps[i].tool);
 		snprintf(remote, sizeof(remote), "%s/%s", m.cfg.tools_dir, steps[i].tool);
-		if (!done[r]) {
+		if (!done) {
 			sb_reset(&sb);
 			sb_add(&sb, "mkdir -p ");
 			sb_q(&sb, run_dir);
@@ -417,7 +419,7 @@ static int deploy(void)
 					env_role_name(r), target(r), run_dir, rc);
 				return -1;
 			}
-			done[r] = true;
+			done = true;
 		}
 		argv[0] = local;
 		argv[1] = "--version";
@@ -886,10 +888,11 @@ static void collect(void)
 
 static int run(void)
 {
+	bool deployed[ENV_N_ROLES] = {};
+
 	if (ssh_mode()) {
-		say("[1/6] %s: transport ssh, tracers in %s, logs into %s", m.cfg.name, run_dir, m.out);
-		if (deploy())
-			goto fail;
+		say("[1/6] %s: transport ssh, tracers in %s on each target, logs into %s", m.cfg.name,
+		    run_dir, m.out);
 	} else {
 		say("[1/6] %s: transport lab (lab '%s'), logs into %s", m.cfg.name, m.cfg.lab_prefix,
 		    m.out);
@@ -897,6 +900,11 @@ static int run(void)
 	for (size_t i = 0; i < N_STEPS; i++) {
 		struct step *s = &steps[i];
 
+		if (ssh_mode() && !deployed[s->role]) {
+			if (deploy(s->role))
+				goto fail;
+			deployed[s->role] = true;
+		}
 		say("[%s] starting %s for %s", i < 3 ? "2/6" : "3/6", s->tool, s->file);
 		if (start_step(s) || await_ready(s))
 			goto fail;
