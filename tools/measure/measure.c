@@ -7,8 +7,9 @@
  * seed's names, analyzed. Anything failing on the way stops everything
  * already started, keeps what was logged, and names the role and step.
  *
- * Transports: "lab" (the roles are `netseg lab` namespaces on this machine)
- * here; every argument is a separate argv entry, never a shell string.
+ * Transports: "lab" (the roles are `netseg lab` namespaces on this machine;
+ * every argument is a separate argv entry, never a shell string) and "ssh"
+ * (OpenSSH, one quoted command string per remote step; see below).
  */
 #include <argp.h>
 #include <errno.h>
@@ -938,7 +939,8 @@ static const char doc[] =
 	"under the seed's names into --out, analyzed (report.md, report.json,\n"
 	"report.svg) and the headline printed. ENV.yaml is the seed's environment\n"
 	"file; `netseg lab env` prints one for the built-in lab (transport lab).\n"
-	"Every value in it is checked before anything runs.\n"
+	"Every value in it is checked before anything runs. With transport ssh the\n"
+	"roles are reached by OpenSSH (NETSEG_SSH_CONFIG: an ssh_config for -F).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo netseg lab up && sudo netseg lab env > lab.yaml\n"
