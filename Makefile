@@ -23,7 +23,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(OUTPUT)/%,%,$(2))";
 endif
 
 # Tracers: bpf/<t>.bpf.c + bpf/<t>.h + user/<t>.c
-TRACERS := pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq
+TRACERS := pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq status_ts
 LIB_SRCS := $(wildcard user/lib/*.c)
 LIB_OBJS := $(patsubst user/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 # the front end: tools/netseg.c dispatches to one folder per part
@@ -102,8 +102,19 @@ $(OUTPUT)/bin/netseg: $(NETSEG_OBJS) $(LIB_OBJS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ -lyaml $(BPF_LIBS) -o $@
 
-ippantime:
-	$(Q)$(MAKE) --no-print-directory -C ippantime OUTPUT=$(OUTPUT)/ippantime SANITIZE=$(SANITIZE) V=$(V)
+# `ippantime probe --kernel-ts` is status_ts's client role, linked in from this archive
+STS_CLIENT_LIB := $(OUTPUT)/libstatus_ts_client.a
+$(OUTPUT)/status_ts_client.o: user/status_ts_client.c user/status_ts_client.h $(OUTPUT)/status_ts.skel.h $(wildcard user/lib/*.h) $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(STS_CLIENT_LIB): $(OUTPUT)/status_ts_client.o $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+ippantime: $(STS_CLIENT_LIB)
+	$(Q)$(MAKE) --no-print-directory -C ippantime OUTPUT=$(OUTPUT)/ippantime SANITIZE=$(SANITIZE) V=$(V) \
+		KTS_LIB=$(STS_CLIENT_LIB) KTS_INC=$(CURDIR)/user
 
 # ---- tests ------------------------------------------------------------------
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
@@ -192,7 +203,7 @@ install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
 	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/sbin/
 	$(Q)install -m 0644 $(wildcard man/man8/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
-	$(if $(HAVE_IPPANTIME),$(Q)$(MAKE) --no-print-directory -C ippantime install OUTPUT=$(OUTPUT)/ippantime DESTDIR=$(DESTDIR) PREFIX=$(PREFIX))
+	$(if $(HAVE_IPPANTIME),$(Q)$(MAKE) --no-print-directory -C ippantime install OUTPUT=$(OUTPUT)/ippantime DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) KTS_LIB=$(STS_CLIENT_LIB) KTS_INC=$(CURDIR)/user)
 
 # a tarball of static binaries and man pages to scp to hosts and VMs
 dist: all

@@ -153,20 +153,26 @@ const struct tier_tool catalog_tun_tx_to_kvm_irq = {
 	"tun_tx_to_kvm_irq", false, tki_stages, sizeof(tki_stages) / sizeof(tki_stages[0]),
 };
 
-/* ---- status_ts (socket-level stamps of HTTP /status) --------------------- */
+/* ---- status_ts (socket-level stamps of HTTP exchanges) -------------------- */
 static const struct tier_stage sts_stages[] = {
-	{ "rx", "bytes reach a TCP socket (request on a node, reply on a probe)", false,
+	{ "rx", "bytes reach a TCP socket (a request on a node, a reply on a probe)", false,
 	  { { FE, "tcp_data_ready", "sts_rx_fe" }, { KP, "tcp_data_ready", "sts_rx_kp" },
 	    TP3(sock, sk_data_ready, "sts_rx") } },
-	{ "tx", "bytes leave a TCP socket", false,
+	/* tcp_sendmsg_locked as the send begins (6.10+), sock_send_length after
+	 * it (6.3+): both where both exist, the first stamp wins */
+	{ "tx", "the socket layer takes bytes to send", false,
 	  { { FE, "tcp_sendmsg", "sts_tx_fe" }, { KP, "tcp_sendmsg", "sts_tx_kp" },
-	    TP3(sock, sock_send_length, "sts_tx") } },
-	{ "state", "TCP connection state changes (find the 4-tuple)", false,
+	    { BTF, "tcp_sendmsg_locked", "sts_txl_btf" }, { BTF, "sock_send_length", "sts_tx_btf" },
+	    { RAW, "tcp_sendmsg_locked", "sts_txl_raw" }, { RAW, "sock_send_length", "sts_tx_raw" },
+	    { TP, "sock/sock_send_length", "sts_tx_tp" } } },
+	{ "wire", "the first segment after a write is handed to a device driver", true,
+	  { TP3(net, net_dev_start_xmit, "sts_wire") } },
+	{ "state", "a connection closes (ends its exchange; the socket may be reused)", true,
 	  { TP3(sock, inet_sock_set_state, "sts_state") } },
 };
 
 const struct tier_tool catalog_status_ts = {
-	"status_ts", true, sts_stages, sizeof(sts_stages) / sizeof(sts_stages[0]),
+	"status_ts", false, sts_stages, sizeof(sts_stages) / sizeof(sts_stages[0]),
 };
 
 const struct tier_tool *const catalog_tools[] = {
