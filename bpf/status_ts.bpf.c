@@ -70,7 +70,12 @@ static __always_inline bool in_range(__u16 v, __u16 lo, __u16 hi)
  * connection, and a peer's FIN wakes the reader too, after moving the
  * connection to CLOSE_WAIT: neither is a request. Fills the addresses.
  */
-static __always_inline bool watched(const struct sock *sk, bool direct, struct sts_exch *x)
+struct sts_conn {
+	__u32 laddr, raddr, netns;
+	__u16 lport, rport;
+};
+
+static __always_inline bool watched(const struct sock *sk, bool direct, struct sts_conn *x)
 {
 	const struct sock_common *c = &sk->__sk_common;
 
@@ -110,16 +115,11 @@ static __always_inline int start(const struct sock *sk, bool direct, enum sts_st
 	enum sts_stage end = stage == STS_TX ? STS_RX : STS_TX;
 	struct sts_key key = { (__u64)sk };
 	struct sts_exch *old, *x;
+	struct sts_conn conn;
 	__u32 zero = 0;
 	__u64 now;
 
-	if (!sk)
-		return 0;
-	x = bpf_map_lookup_elem(&scratch, &zero);
-	if (!x)
-		return 0;
-	netseg_span_zero(x);
-	if (!watched(sk, direct, x))
+	if (!sk || !watched(sk, direct, &conn))
 		return 0;
 	now = bpf_ktime_get_ns();
 	old = bpf_map_lookup_elem(&exchanges, &key);
@@ -136,6 +136,15 @@ static __always_inline int start(const struct sock *sk, bool direct, enum sts_st
 				      NETSEG_SPAN_EV_REPLACED) == 0)
 			netseg_count(NETSEG_CNT_SPAN_REPLACED);
 	}
+	x = bpf_map_lookup_elem(&scratch, &zero);
+	if (!x)
+		return 0;
+	netseg_span_zero(x);
+	x->laddr = conn.laddr;
+	x->raddr = conn.raddr;
+	x->lport = conn.lport;
+	x->rport = conn.rport;
+	x->netns = conn.netns;
 	x->span.start_ns = now;
 	x->tgid = bpf_get_current_pid_tgid() >> 32;
 	x->role = sts_role;
@@ -163,11 +172,19 @@ static __always_inline int later(const void *sk, __u64 obj, enum sts_stage stage
 	return 0;
 }
 
+/* Before a map lookup on a hook every socket passes: a load is cheaper */
+static __always_inline bool is_tcp(const struct sock *sk, bool direct)
+{
+	return sk && NETSEG_READ(direct, sk, sk_protocol) == NETSEG_IPPROTO_TCP;
+}
+
 static __always_inline int on_rx(const struct sock *sk, bool direct, enum sts_hook hook,
 				 enum netseg_tier tier)
 {
 	if (sts_role == STS_ROLE_SERVER)
 		return start(sk, direct, STS_RX, hook, tier);
+	if (!is_tcp(sk, direct))
+		return 0;
 	return later(sk, (__u64)sk, STS_RX, hook, tier, NULL);
 }
 
@@ -176,6 +193,8 @@ static __always_inline int on_tx(const struct sock *sk, bool direct, enum sts_ho
 {
 	if (sts_role == STS_ROLE_CLIENT)
 		return start(sk, direct, STS_TX, hook, tier);
+	if (!is_tcp(sk, direct))
+		return 0;
 	return later(sk, (__u64)sk, STS_TX, hook, tier, NULL);
 }
 
@@ -274,7 +293,7 @@ static __always_inline int on_wire(const struct sk_buff *skb, bool direct, enum 
 	if (!skb)
 		return 0;
 	sk = NETSEG_READ(direct, skb, sk);
-	if (!sk)
+	if (!is_tcp(sk, direct))
 		return 0;
 	return later(sk, (__u64)skb, STS_WIRE, STS_HOOK_DEV_START_XMIT, tier,
 		     NETSEG_READ(direct, skb, dev));

@@ -15,7 +15,7 @@ source tests/lib.sh
 RUNS=${BENCH_RUNS:-10}
 FLOOD=${BENCH_FLOOD:-20000}
 UDP=${BENCH_UDP:-300000}
-TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector tun_tx_to_kvm_irq analyze_parse}
+TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector status_ts tun_tx_to_kvm_irq analyze_parse}
 FLOODER=${OUTPUT:-$PWD/.output}/bench/udp_flood
 PARSE_BENCH=${OUTPUT:-$PWD/.output}/bench/analyze_parse
 A=198.18.40.1
@@ -146,7 +146,7 @@ bench_tracer() {
 }
 
 echo "netseg benchmark, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
-if want pktwatch || want kernel_icmp_rtt || want icmp_drop_detector; then
+if want pktwatch || want kernel_icmp_rtt || want icmp_drop_detector || want status_ts; then
 	t_bridge_host $A $B || exit 1
 	t_bg "$T_TMP/sink.out" ip netns exec "$(ns b)" "$FLOODER" sink 9999
 	sink_pid=$T_LAST_PID
@@ -155,6 +155,10 @@ if want pktwatch || want kernel_icmp_rtt || want icmp_drop_detector; then
 	want kernel_icmp_rtt && bench_tracer "$(ns a)" kernel_icmp_rtt rtt_ echo 1 --src-ip $A --dst-ip $B
 	want icmp_drop_detector && bench_tracer "$(ns h)" icmp_drop_detector idd_ echo 1 \
 		--src-ip $A --dst-ip $B --vm-interface h-a --phy-interface h-b
+	# a node's server role on the receiver: the UDP sink's socket wake-ups
+	# and every transmitted packet pass its hooks and are rejected; pings
+	# are no HTTP exchange (P5 wants 0 records)
+	want status_ts && bench_tracer "$(ns b)" status_ts sts_ exchange 0 --port 8080-8119
 	t_stop "$sink_pid" TERM
 fi
 # On HR, toward VM-R: ICMP is traced (P2, P5: one chain per request), the
