@@ -108,6 +108,9 @@ $(OUTPUT)/status_ts_client.o: user/status_ts_client.c user/status_ts_client.h $(
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
+# status_ts itself shares the client role's plan rules
+$(OUTPUT)/bin/status_ts: $(OUTPUT)/status_ts_client.o
+
 $(STS_CLIENT_LIB): $(OUTPUT)/status_ts_client.o $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^

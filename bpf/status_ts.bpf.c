@@ -22,6 +22,7 @@
 #include "status_ts.h"
 
 #define STS_AF_INET 2
+#define STS_AF_INET6 10
 #define STS_TCP_ESTABLISHED 1
 #define STS_TCP_CLOSE 7
 
@@ -65,11 +66,24 @@ static __always_inline bool in_range(__u16 v, __u16 lo, __u16 hi)
 
 /*
  * The start test of the role's first hook, which sees every socket of the
- * machine: an established IPv4 TCP connection of the watched namespace,
+ * machine: an established IPv4 TCP connection (or IPv4 on an IPv6 socket)
+ * of the watched namespace,
  * process and ports. Established, because a listener is woken for each new
  * connection, and a peer's FIN wakes the reader too, after moving the
  * connection to CLOSE_WAIT: neither is a request. Fills the addresses.
  */
+/* A node listening on [::] serves IPv4 clients on IPv6 sockets whose peer
+ * is ::ffff:a.b.c.d; the kernel keeps the IPv4 fields of those filled. */
+static __always_inline bool v4mapped(const struct sock_common *c)
+{
+	struct in6_addr a;
+
+	if (BPF_CORE_READ_INTO(&a, c, skc_v6_daddr))
+		return false;
+	return !a.in6_u.u6_addr32[0] && !a.in6_u.u6_addr32[1] &&
+	       a.in6_u.u6_addr32[2] == bpf_htonl(0xffff);
+}
+
 struct sts_conn {
 	__u32 laddr, raddr, netns;
 	__u16 lport, rport;
@@ -81,7 +95,9 @@ static __always_inline bool watched(const struct sock *sk, bool direct, struct s
 
 	if (sts_tgid && (bpf_get_current_pid_tgid() >> 32) != sts_tgid)
 		return false;
-	if (NETSEG_READ(direct, c, skc_family) != STS_AF_INET ||
+	__u16 family = NETSEG_READ(direct, c, skc_family);
+
+	if ((family != STS_AF_INET && !(family == STS_AF_INET6 && v4mapped(c))) ||
 	    NETSEG_READ(direct, sk, sk_protocol) != NETSEG_IPPROTO_TCP ||
 	    NETSEG_READ(direct, c, skc_state) != STS_TCP_ESTABLISHED)
 		return false;
@@ -227,7 +243,8 @@ SEC("tracepoint/sock/sk_data_ready")
 int sts_rx_tp(struct trace_event_raw_sk_data_ready *args)
 {
 	/* the record names family and protocol: most sockets end here */
-	if (args->family != STS_AF_INET || args->protocol != NETSEG_IPPROTO_TCP)
+	if ((args->family != STS_AF_INET && args->family != STS_AF_INET6) ||
+	    args->protocol != NETSEG_IPPROTO_TCP)
 		return 0;
 	return on_rx(args->skaddr, false, STS_HOOK_SK_DATA_READY, NETSEG_TIER_TRACEPOINT);
 }
@@ -279,7 +296,8 @@ int BPF_PROG(sts_tx_raw, struct sock *sk, int ret)
 SEC("tracepoint/sock/sock_send_length")
 int sts_tx_tp(struct trace_event_raw_sock_msg_length *args)
 {
-	if (args->ret <= 0 || args->family != STS_AF_INET || args->protocol != NETSEG_IPPROTO_TCP)
+	if (args->ret <= 0 || (args->family != STS_AF_INET && args->family != STS_AF_INET6) ||
+	    args->protocol != NETSEG_IPPROTO_TCP)
 		return 0;
 	return on_tx(args->sk, false, STS_HOOK_SOCK_SEND_LENGTH, NETSEG_TIER_TRACEPOINT);
 }

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "status_ts.h"
 #include "status_ts.skel.h"
+#include "status_ts_client.h"
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/span.h"
@@ -49,12 +50,13 @@ const char *argp_program_version = "status_ts " NETSEG_VERSION;
 const char *argp_program_bug_address = "netseg issue tracker";
 static const char doc[] =
 	"Kernel timestamps of HTTP exchanges (a request and the start of its reply) on\n"
-	"IPv4 TCP connections, one record per exchange.\n"
+	"IPv4 TCP connections (also on IPv6 sockets of a node listening on [::]), one\n"
+	"record per exchange.\n"
 	"\n"
 	"  server role (--port, on a node): rx = the request's first bytes reach the\n"
 	"      socket, tx = the reply is written, wire = its first segment is handed to\n"
 	"      a device. service = tx - rx is the node's part of a probe's round trip:\n"
-	"      a clock read during it is off the probe's mid-point by at most service/2.\n"
+	"      a clock read during it is off the probe's mid-point by <= service/2.\n"
 	"  client role (--pid or --remote-port, on a probe host): tx = the request is\n"
 	"      written, wire = its first segment leaves, rx = the reply's first bytes\n"
 	"      arrive. rtt = rx - tx, free of the handshake and of the client's\n"
@@ -222,8 +224,12 @@ static void add_header(struct ctx *c, struct out_rec *r, const struct sts_exch *
 	out_ip4(r, "remote", NULL, x->raddr, OUT_TEXT_HIDE);
 	out_u64(r, "remote_port", NULL, x->rport, OUT_TEXT_HIDE);
 	out_str(r, "conn", NULL, conn_text(x, conn, sizeof(conn)), OUT_TEXT_BARE | OUT_JSON_HIDE);
-	out_u64(r, "pid", NULL, x->st[STS_TX].ts_ns ? x->st[STS_TX].pid : x->tgid,
-		OUT_TEXT_HIDE);
+	/* the writer is the node's or the client's process; a server's first
+	 * stamp runs in whatever the receive interrupted */
+	if (x->st[STS_TX].ts_ns)
+		out_u64(r, "pid", NULL, x->st[STS_TX].pid, OUT_TEXT_HIDE);
+	else if (!server)
+		out_u64(r, "pid", NULL, x->tgid, OUT_TEXT_HIDE);
 	for (int i = 0; i < STS_N_STAGES; i++) {
 		char key[32];
 
@@ -325,6 +331,7 @@ static int configure(struct tracer *t, void *arg)
 {
 	struct status_ts_bpf *skel = arg;
 
+	sts_plan_settle(&t->plan);
 	skel->rodata->netseg_netns_ino = t->ns.ino;
 	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
 	skel->rodata->sts_role = env.role;

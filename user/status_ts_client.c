@@ -68,11 +68,24 @@ static int keep(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+void sts_plan_settle(struct tier_plan *plan)
+{
+	static const char *const at_start[] = { "sts_tx_fe", "sts_tx_kp", "sts_txl_btf",
+						"sts_txl_raw" };
+	bool early = false;
+
+	for (size_t i = 0; i < sizeof(at_start) / sizeof(at_start[0]); i++)
+		early |= tier_plan_prog_chosen(plan, at_start[i]);
+	if (!early)
+		tier_plan_drop_stage(plan, "wire");
+}
+
 static int configure(void *arg)
 {
 	struct sts_client *c = arg;
 	struct status_ts_bpf *skel = c->skel;
 
+	sts_plan_settle(&c->plan);
 	skel->rodata->sts_role = STS_ROLE_CLIENT;
 	skel->rodata->sts_tgid = (uint32_t)getpid();
 	skel->rodata->sts_has_wire = tier_plan_stage_available(&c->plan, "wire");

@@ -11,6 +11,14 @@
 #include <stdint.h>
 
 struct sts_client;
+struct tier_plan;
+
+/* Settle the plan before each load (both status_ts and the client role):
+ * the wire stamp is the first segment after the write, so it means
+ * something only where the write is stamped as it begins; with only
+ * sock:sock_send_length (after the send returned: classic tracepoints,
+ * 6.3 to 6.9) the first segment has already left and wire is dropped. */
+void sts_plan_settle(struct tier_plan *plan);
 
 struct sts_conn4 {
 	uint32_t laddr, raddr;   /* network order */

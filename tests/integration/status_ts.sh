@@ -136,11 +136,20 @@ for tier in raw_tp tp; do
 	[ $tier = tp ] && name=tracepoint
 	sts "tier_$tier" --port $P --tier $tier || continue
 	get 5 "http://127.0.0.1:$P/status" >/dev/null
+	# and 3 on one connection: each must complete before the next request
+	ip netns exec "$NSS" curl -s -o /dev/null -o /dev/null -o /dev/null \
+		"http://127.0.0.1:$P/status" "http://127.0.0.1:$P/status" "http://127.0.0.1:$P/status"
 	t_stop "$(eval echo "\$pid_tier_$tier")" INT
 	tiers=$(exch "tier_$tier" '| .stages[].tier' | sort -u | tr -d '"' | tr '\n' ' ')
-	check "status_ts_forced_tier_$tier" "$(exch "tier_$tier" | wc -l) exchanges from tiers [$tiers]" \
-		test "$(exch "tier_$tier" | wc -l),$tiers" = "5,$name "
+	inc=$(jq -c 'select(.type=="incomplete")' "$T_TMP/tier_$tier.json" | wc -l)
+	check "status_ts_forced_tier_$tier" "$(exch "tier_$tier" | wc -l) exchanges (want 8), $inc incomplete, from tiers [$tiers]" \
+		test "$(exch "tier_$tier" | wc -l),$inc,$tiers" = "8,0,$name "
 done
+# classic tracepoints stamp the write only after it returned, when its
+# first segment has left: no wire stamp can mean "the first segment after"
+check status_ts_late_write_hook_has_no_wire \
+	"--tier tp: ready says wire=$(jq -r 'select(.type=="ready") | .tiers.wire.tier' "$T_TMP/tier_tp.json"), $(exch tier_tp '| select(.wire_wall_ns)' | wc -l) exchanges with a wire stamp" \
+	test "$(jq -r 'select(.type=="ready") | .tiers.wire.tier' "$T_TMP/tier_tp.json"),$(exch tier_tp '| select(.wire_wall_ns)' | wc -l)" = "unavailable,0"
 
 # 6. another range, another namespace: nothing
 sim other $((P + 10)) 1 "all delay_ms=0\n" || fail status_ts_setup "second sim never ready"

@@ -717,6 +717,30 @@ bool tier_plan_stage_available(const struct tier_plan *plan, const char *stage)
 	return false;
 }
 
+bool tier_plan_prog_chosen(const struct tier_plan *plan, const char *prog)
+{
+	for (int s = 0; s < plan->tool->n_stages; s++) {
+		const struct tier_stage *st = &plan->tool->stages[s];
+		const struct tier_choice *c = &plan->stage[s];
+
+		for (int i = 0; i < tier_stage_n_hooks(st); i++)
+			if (c->tier == st->hooks[i].tier && c->hook_ok[i] &&
+			    !strcmp(st->hooks[i].prog, prog))
+				return true;
+	}
+	return false;
+}
+
+void tier_plan_drop_stage(struct tier_plan *plan, const char *stage)
+{
+	for (int s = 0; s < plan->tool->n_stages; s++) {
+		if (strcmp(plan->tool->stages[s].name, stage))
+			continue;
+		plan->stage[s].tier = NETSEG_TIER_NONE;
+		memset(plan->stage[s].hook_ok, 0, sizeof(plan->stage[s].hook_ok));
+	}
+}
+
 bool tier_plan_stage_rejected(const struct tier_plan *plan, const char *stage)
 {
 	for (int s = 0; s < plan->tool->n_stages; s++) {

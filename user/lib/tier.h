@@ -133,6 +133,12 @@ void tier_verifier_reason(const char *log, char *out, size_t outlen);
 /* "xmit=tp_btf recv=tp_btf l4=unavailable" */
 void tier_plan_format(const struct tier_plan *plan, char *buf, size_t len);
 bool tier_plan_stage_available(const struct tier_plan *plan, const char *stage);
+/* Whether the plan loads and attaches the program named `prog`. */
+bool tier_plan_prog_chosen(const struct tier_plan *plan, const char *prog);
+/* Take a stage out of the plan: none of its programs is loaded or
+ * attached, and it reads as unavailable. For a stage whose meaning depends
+ * on what another stage got (from a tool's configure callback). */
+void tier_plan_drop_stage(struct tier_plan *plan, const char *stage);
 /* Whether the kernel rejected one of the stage's programs (already said). */
 bool tier_plan_stage_rejected(const struct tier_plan *plan, const char *stage);
 
