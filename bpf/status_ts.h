@@ -30,7 +30,6 @@ enum sts_stage {
 
 enum sts_hook {
 	STS_HOOK_TCP_DATA_READY = 0,
-	STS_HOOK_SOCK_DEF_READABLE,
 	STS_HOOK_SK_DATA_READY,      /* sock:sk_data_ready */
 	STS_HOOK_TCP_SENDMSG,
 	STS_HOOK_TCP_SENDMSG_LOCKED, /* tcp:tcp_sendmsg_locked */

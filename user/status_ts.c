@@ -143,7 +143,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static const char *const hook_names[STS_N_HOOKS] = {
 	[STS_HOOK_TCP_DATA_READY] = "tcp_data_ready",
-	[STS_HOOK_SOCK_DEF_READABLE] = "sock_def_readable",
 	[STS_HOOK_SK_DATA_READY] = "sk_data_ready",
 	[STS_HOOK_TCP_SENDMSG] = "tcp_sendmsg",
 	[STS_HOOK_TCP_SENDMSG_LOCKED] = "tcp_sendmsg_locked",
