@@ -59,9 +59,9 @@ analyze_sim_run_zero_valid_node_listed_and_verdicts() {
 	printf 'node 1 fault=down\nnode 2 offset_us=30000\nnode 3 jitter_us=15000\nnode 4 step_at_req=20 step_us=-40000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 5 --config "$d/sim.conf" || return 1
 	mkdir -p "$d/out"
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 5)" --samples 60 --interval-ms 15 --timeout 0.5 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 5)" --samples 60 --interval-ms 15 --timeout 0.5 \
 		--probe-name tr-a --out "$d/out/ippantime_tr-a.csv" >/dev/null || { echo "probe a $?"; return 1; }
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 5)" --samples 60 --interval-ms 15 --timeout 0.5 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 5)" --samples 60 --interval-ms 15 --timeout 0.5 \
 		--connection reuse --probe-name tr-b --out "$d/out/ippantime_tr-b.csv" >/dev/null || { echo "probe b $?"; return 1; }
 	"$IPT" analyze --out-dir "$d/out" >/dev/null || { echo "analyze $?"; return 1; }
 	local r=$d/out/REPORT.md
