@@ -1,12 +1,13 @@
 # probe against the simulated fleet: CSV layout, recovered truth, faults, fallbacks, bad input.
-TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_offsets_recovered_within_1ms_median
+TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_honest_offsets_within_50us_fresh_and_reuse
+	probe_split_writes_reuse_honest_holds_classic_off_10ms probe_midpoint_classic_is_the_original_arithmetic
 	probe_backwards_count_exact_and_flagged_rows probe_injected_jitter_shows_in_p99
 	probe_faulty_nodes_ok0_with_error_and_rounds_never_stall probe_time_fallback_used_once_and_reported
 	probe_value_forms_string_float_negative_bool probe_body_cap_and_redirect_policy
 	probe_reuse_connection_mode_same_truth probe_bad_targets_json_exit2_and_no_csv
 	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_inventory_settings_and_flags_win
 	probe_progress_line_only_on_terminal probe_sigterm_keeps_whole_rounds_exit_130
-	probe_sim_service_delay_shows_in_rtt probe_sim_drift_recovered_as_offset_slope)
+	probe_sim_service_delay_in_rtt_and_half_in_offset probe_sim_drift_recovered_as_offset_slope)
 
 probe_csv_header_column_order_crlf_3dec_rtt_empty_cells() {
 	local d; d=$(mktmp)
@@ -52,22 +53,99 @@ probe_csv_header_column_order_crlf_3dec_rtt_empty_cells() {
 	[ "$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.3f", n/1e6}')" = "$rtt" ] || { echo "rtt $rtt for $((t1 - t0)) ns"; return 1; }
 }
 
-probe_offsets_recovered_within_1ms_median() {
-	local d i; d=$(mktmp)
+# err_us CSV NODE TRUTH: offset_us - TRUTH of every ok row of NODE.
+err_us() { col "$1" "$2" offset_us | awk -v t="$3" '$1 != "" { print $1 - t }'; }
+
+# within MEDIAN BOUND: |MEDIAN| <= BOUND
+within() { awk -v m="$1" -v b="$2" 'BEGIN { if (m < 0) m = -m; exit !(m != "nan" && m <= b) }'; }
+
+probe_honest_offsets_within_50us_fresh_and_reuse() {
+	local d i mode; d=$(mktmp)
+	local truth=(0 15000 -250000 3000000)
 	printf 'node 0 offset_us=0\nnode 1 offset_us=15000\nnode 2 offset_us=-250000\nnode 3 offset_us=3000000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 4 --config "$d/sim.conf" || return 1
-	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 4)" --samples 80 --interval-ms 10 --timeout 1 \
-		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
-	local truth=(0 15000 -250000 3000000)
-	for i in 0 1 2 3; do
-		local m; m=$(col "$d/p.csv" node-0$i offset_us | median)
-		# The classic mid-point of [before connect, after the body] lies up to
-		# half a handshake away from the server's clock read (the bias the
-		# honest mid-point removes): +120..+350 us on loopback, more on a
-		# loaded 2-core machine. 1000 us still tells 15 ms from 0.
-		awk -v m="$m" -v t="${truth[$i]}" 'BEGIN{e=m-t; if(e<0)e=-e; exit !(e<=1000)}' \
-			|| { echo "node-0$i median offset $m, truth ${truth[$i]}"; return 1; }
+	for mode in fresh reuse; do
+		"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 4)" --samples 100 --interval-ms 10 --timeout 1 \
+			--connection $mode --probe-name t --out "$d/$mode.csv" >/dev/null || { echo "probe $mode exit $?"; return 1; }
+		: >"$d/$mode.err"
+		for i in 0 1 2 3; do
+			err_us "$d/$mode.csv" node-0$i "${truth[$i]}" >"$d/$mode.err$i"
+			cat "$d/$mode.err$i" >>"$d/$mode.err"
+			# per node: the sim thread woken from idle by a node's request reads its clock
+			# ~100 us late on this VM (service time before the read, which no mid-point
+			# removes): up to ~60 us of error for that node, never near 150
+			within "$(median <"$d/$mode.err$i")" 150 || { echo "$mode node-0$i median error $(median <"$d/$mode.err$i") us"; return 1; }
+		done
+		# over all samples: within 50 us (the classic mid-point is +100..+200 us off here on
+		# fresh connections, by half the handshake)
+		within "$(median <"$d/$mode.err")" 50 || { echo "$mode: median error $(median <"$d/$mode.err") us over all nodes"; return 1; }
 	done
+}
+
+probe_split_writes_reuse_honest_holds_classic_off_10ms() {
+	local d m; d=$(mktmp)
+	# headers and body in two writes, Nagle on: on a kept-alive connection the body waits for
+	# the probe's delayed ACK (~40 ms) after the clock was read. At 25 ms (the default cadence)
+	# the probe's socket answers within its ACK timeout, so Linux keeps it in delayed-ACK
+	# (ping-pong) mode; at 80 ms it would ACK at once and nothing would be held. A held node is
+	# busy for the next round, so about every other round is sampled.
+	# (four nodes, as in probe_honest_offsets_within_50us_fresh_and_reuse: the first request
+	# of a round wakes an idle sim thread, whose late clock read weighs less among four)
+	local truth=(0 20000 -5000 1000000) i
+	printf 'node 1 offset_us=20000\nnode 2 offset_us=-5000\nnode 3 offset_us=1000000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 4 --config "$d/sim.conf" --split-writes || return 1
+	for m in honest classic; do
+		"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 4)" --samples 40 --interval-ms 25 --timeout 1 \
+			--connection reuse --midpoint $m --probe-name t --out "$d/$m.csv" >/dev/null || { echo "probe $m exit $?"; return 1; }
+		for i in 0 1 2 3; do err_us "$d/$m.csv" node-0$i "${truth[$i]}"; done >"$d/$m.err"
+		[ "$(grep -c . "$d/$m.err")" -ge 32 ] || { echo "$m: only $(grep -c . "$d/$m.err") ok samples"; return 1; }
+	done
+	for i in 0 1 2 3; do
+		within "$(err_us "$d/honest.csv" node-0$i "${truth[$i]}" | median)" 150 \
+			|| { echo "honest node-0$i median error $(err_us "$d/honest.csv" node-0$i "${truth[$i]}" | median) us"; return 1; }
+	done
+	# the hold happened: the body came >= 10 ms after the first byte (bash: 64-bit integers)
+	local tf t1 held=()
+	while IFS=, read -r tf t1; do held+=($(( (t1 - tf) / 1000 ))); done \
+		< <(awk -F, 'NR > 1 && $5 == "1" { print $16 "," $7 }' "$d/honest.csv" | tr -d '\r')
+	[ "$(printf '%s\n' "${held[@]}" | median | cut -d. -f1)" -ge 10000 ] || { echo "no hold: body after first byte $(printf '%s\n' "${held[@]}" | median) us"; return 1; }
+	within "$(median <"$d/honest.err")" 50 || { echo "honest: median error $(median <"$d/honest.err") us"; return 1; }
+	# the classic interval ends after the held body: its mid-point is >= 10 ms late
+	awk -v m="$(median <"$d/classic.err")" 'BEGIN { exit !(m <= -10000) }' || { echo "classic: median error $(median <"$d/classic.err") us, expected <= -10000"; return 1; }
+	grep -q 'split_writes=1$' "$d/sim.out" || echo "sim does not list split_writes=1"
+}
+
+probe_midpoint_classic_is_the_original_arithmetic() {
+	local d m; d=$(mktmp)
+	printf 'node 0 offset_us=5000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 1 --config "$d/sim.conf" || return 1
+	for m in classic honest; do
+		"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 1)" --samples 12 --interval-ms 20 --timeout 1 \
+			--midpoint $m --probe-name t --out "$d/$m.csv" >/dev/null || { echo "probe $m exit $?"; return 1; }
+	done
+	# every ok row recomputed from its own cells, in bash's 64-bit integers
+	local _a t0 t1 mid v off jit ts tf meth prev="" n=0
+	while IFS=, read -r _a _a _a _a ok t0 t1 _a mid v off jit _a _a ts tf meth _a; do
+		[ "$ok" = 1 ] || continue
+		n=$((n + 1))
+		[ "$meth" = classic ] || { echo "classic run, row says '$meth'"; return 1; }
+		[ "$mid" -eq $(( (t0 + t1) / 2 / 1000 )) ] || { echo "classic mid $mid, (t0+t1)/2/1000 = $(( (t0 + t1) / 2 / 1000 ))"; return 1; }
+		[ "$off" -eq $(( v - (t0 + t1) / 2 / 1000 )) ] || { echo "classic offset $off"; return 1; }
+		[ -z "$prev" ] || [ "$jit" -eq $(( off - prev )) ] || { echo "jitter $jit after $prev"; return 1; }
+		prev=$off
+	done < <(tail -n +2 "$d/classic.csv" | tr -d '\r')
+	[ "$n" -ge 8 ] || { echo "classic: $n ok rows"; return 1; }
+	n=0
+	while IFS=, read -r _a _a _a _a ok t0 t1 _a mid v off jit _a _a ts tf meth _a; do
+		[ "$ok" = 1 ] || continue
+		n=$((n + 1))
+		[ "$meth" = honest ] && [ "$mid" -eq $(( (ts + tf) / 2 / 1000 )) ] && [ "$off" -eq $(( v - mid )) ] \
+			|| { echo "honest row: $meth mid $mid t_sent $ts t_first_byte $tf"; return 1; }
+	done < <(tail -n +2 "$d/honest.csv" | tr -d '\r')
+	[ "$n" -ge 8 ] || { echo "honest: $n ok rows"; return 1; }
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --midpoint middle --probe-name t --out "$d/x.csv" 2>"$d/err"
+	[ $? -eq 2 ] && [ ! -e "$d/x.csv" ] && [ "$(cat "$d/err")" = "ippantime: probe: bad --midpoint 'middle' (honest or classic)" ] \
+		|| echo "bad --midpoint: $(cat "$d/err")"
 }
 
 probe_backwards_count_exact_and_flagged_rows() {
@@ -296,7 +374,7 @@ probe_sigterm_keeps_whole_rounds_exit_130() {
 	grep -q '^=== PROBE SUMMARY \[t\] ===$' "$d/out" || echo "no summary after SIGTERM"
 }
 
-probe_sim_service_delay_shows_in_rtt() {
+probe_sim_service_delay_in_rtt_and_half_in_offset() {
 	local d; d=$(mktmp)
 	printf 'node 1 delay_ms=40\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
@@ -304,7 +382,11 @@ probe_sim_service_delay_shows_in_rtt() {
 		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
 	[ "$(nok "$d/p.csv" node-01)" -ge 1 ] || { echo "no ok sample"; return 1; }
 	colnb "$d/p.csv" node-01 rtt_ms | awk '$1 < 40 { bad = 1 } END { exit bad }' \
-		|| echo "rtt below the 40 ms service delay: $(colnb "$d/p.csv" node-01 rtt_ms | tr '\n' ' ')"
+		|| { echo "rtt below the 40 ms service delay: $(colnb "$d/p.csv" node-01 rtt_ms | tr '\n' ' ')"; return 1; }
+	# the delay is spent before the clock read (request, work, read, reply): the honest
+	# mid-point sees the node ahead by half of it, 20 ms (+ the sim's ms timer granularity)
+	local m; m=$(col "$d/p.csv" node-01 offset_us | median)
+	awk -v m="$m" 'BEGIN { exit !(m >= 19000 && m <= 22000) }' || echo "offset with a 40 ms service delay: $m us, expected ~ +20000"
 }
 
 probe_sim_drift_recovered_as_offset_slope() {
