@@ -5,7 +5,8 @@ TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_honest_off
 	probe_faulty_nodes_ok0_with_error_and_rounds_never_stall probe_time_fallback_used_once_and_reported
 	probe_value_forms_string_float_negative_bool probe_body_cap_and_redirect_policy
 	probe_reuse_connection_mode_same_truth probe_bad_targets_json_exit2_and_no_csv
-	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_inventory_settings_and_flags_win
+	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_kernel_ts_stamps_of_the_value_transfer
+	probe_inventory_settings_and_flags_win
 	probe_progress_line_only_on_terminal probe_sigterm_keeps_whole_rounds_exit_130
 	probe_sim_service_delay_in_rtt_and_half_in_offset probe_sim_drift_recovered_as_offset_slope)
 
@@ -322,6 +323,54 @@ probe_kernel_ts_modes() {
 	[ $rc -eq 0 ] && [ ! -s "$d/err" ] && [ "$(nok "$d/p.csv" node-00)" -eq 3 ] || { echo "off: rc=$rc $(cat "$d/err")"; return 1; }
 	"$IPT" probe "${args[@]}" --kernel-ts maybe --out "$d/p.csv" 2>"$d/err"; rc=$?
 	[ $rc -eq 2 ] && [ "$(cat "$d/err")" = "ippantime: probe: bad --kernel-ts 'maybe' (auto, on or off)" ] || echo "bad mode: rc=$rc $(cat "$d/err")"
+}
+
+# Against tests/unit/kts_fake.c (a test-only build): its stamps are t_sent + 20 us (when the
+# probe's window opens 2 ms before t_sent) and t_first_byte plus the connection's remote port,
+# so every k cell says which window and which connection the probe passed.
+probe_kernel_ts_stamps_of_the_value_transfer() {
+	local d K=$UNIT_DIR/ippantime-ktsfake; d=$(mktmp)
+	[ -x "$K" ] || { echo "$K not built"; return 1; }
+	# node 1: the value comes from the /time fallback; node 2: after a same-host redirect
+	printf 'node 1 fault=time_only offset_us=7000\nnode 2 fault=redirect_same offset_us=-3000\nnode 3 fault=http500\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 4 --config "$d/sim.conf" || return 1
+	"$K" probe --targets-json "$(targets_json $SIM_BASE 4)" --samples 12 --interval-ms 20 --timeout 1 --kernel-ts on \
+		--probe-name t --out "$d/p.csv" >"$d/out" 2>"$d/err" || { echo "exit $?: $(cat "$d/err")"; return 1; }
+	[ "$(grep -c 'kernel timestamps' "$d/err")" -eq 1 ] && grep -qx 'ippantime: kernel timestamps on (fake: tx=test rx=test)' "$d/err" \
+		|| { echo "stderr: $(cat "$d/err")"; return 1; }
+	local _a node url ok v ts tf k0 k1 krtt koff port nk=0 nmiss=0 d01=0
+	while IFS=, read -r _a _a node url ok _a _a _a _a v _a _a _a _a ts tf _a k0 k1 krtt koff; do
+		if [ "$ok" != 1 ]; then
+			[ -z "$k0$k1$krtt$koff" ] || { echo "$node: k cells on a failed row"; return 1; }
+			continue
+		fi
+		[ -n "$k0" ] || { nmiss=$((nmiss + 1)); [ -z "$k1$krtt$koff" ] || { echo "$node: half-filled k cells"; return 1; }; continue; }
+		nk=$((nk + 1))
+		[ "$node" = node-01 ] && d01=$((d01 + 1))
+		port=${url#http://127.0.0.1:}
+		port=${port%%/*}
+		[ "$k0" -eq $((ts + 20000)) ] || { echo "$node: k_t0 $k0, t_sent $ts: window not [t_sent - 2 ms, ...] of this transfer"; return 1; }
+		[ "$k1" -eq $((tf + port)) ] || { echo "$node: k_t1 $k1, t_first_byte $tf, port $port: wrong connection or window end"; return 1; }
+		[ "$krtt" = "$(( (k1 - k0) / 1000 )).$(printf %03d $(( (k1 - k0) % 1000 )))" ] || { echo "$node: k_rtt_us $krtt"; return 1; }
+		[ "$koff" -eq $(( v - (k0 + k1) / 2 / 1000 )) ] || { echo "$node: k_offset_us $koff"; return 1; }
+	done < <(tail -n +2 "$d/p.csv" | tr -d '\r')
+	# node-03 fails (HTTP 500), the others give 12 values each; the fake finds nothing on
+	# every 4th take
+	[ $((nk + nmiss)) -ge 30 ] && [ "$nmiss" -ge 5 ] && [ "$d01" -ge 5 ] || { echo "rows with stamps $nk, without $nmiss, node-01 $d01"; return 1; }
+	# the summary: both offsets per node, and the lost records
+	local k50; k50=$(col "$d/p.csv" node-01 k_offset_us | grep . | median | awk '{ printf "%d", $1 }')
+	grep -Eq "^node-01 .*\| source=/time \| k_off_us p50=$k50 user-k_us p50=-?[0-9]+ k_samples=$d01$" "$d/out" \
+		|| { echo "summary: $(grep node-01 "$d/out"), k p50 $k50 from $d01 rows"; return 1; }
+	grep -q '^node-03: NO VALID SAMPLES' "$d/out" || { echo "node-03 summary"; return 1; }
+	grep -qx 'kernel timestamps: 3 records lost (status_ts ring buffer full); those samples have no k_\* values' "$d/out" \
+		|| { echo "no lost line: $(cat "$d/out")"; return 1; }
+	# --json, and auto: on when the kernel side opens
+	"$K" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 4 --interval-ms 20 --json --probe-name t \
+		--out "$d/j.csv" >"$d/j.json" 2>"$d/err" || { echo "json exit $?"; return 1; }
+	grep -qx 'ippantime: kernel timestamps on (fake: tx=test rx=test)' "$d/err" || { echo "auto: $(cat "$d/err")"; return 1; }
+	tr -d ' \n' <"$d/j.json" | grep -q '"kernel_ts":{"mode":"auto","on":true,"hooks":"fake:tx=testrx=test","lost":3}' \
+		&& grep -q '"k_off_us_p50": -\?[0-9]' "$d/j.json" && grep -q '"user_minus_k_us_p50": -\?[0-9]' "$d/j.json" \
+		|| echo "json: $(tr -d ' \n' <"$d/j.json" | cut -c1-300)"
 }
 
 probe_inventory_settings_and_flags_win() {
