@@ -41,5 +41,7 @@ int64_t ipt_offset_us(int64_t value_us, int64_t a_ns, int64_t b_ns)
 
 double ipt_half_us(int64_t a_ns, int64_t b_ns)
 {
-	return ((double)b_ns - (double)a_ns) / 2000.0;
+	/* long double holds any int64 exactly; two doubles of wall-clock ns would each be
+	 * rounded to 256 ns before the difference is taken */
+	return (double)(((long double)b_ns - (long double)a_ns) / 2000.0L);
 }

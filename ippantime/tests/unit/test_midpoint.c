@@ -51,6 +51,8 @@ static void honest_and_classic_differ_by_the_hold(void **st)
 	assert_true(ipt_offset_us(v, t0, t1) == 1100 - 21099);
 	assert_true(ipt_half_us(t_sent, t_fb) == 100.0);
 	assert_true(ipt_half_us(t_fb, t_sent) == -100.0);
+	/* wall-clock ns are beyond a double's 2^53: the difference must be taken first */
+	assert_true(ipt_half_us(1800000000000100000LL, 1800000000002100001LL) == 1000.0005);
 }
 
 static void method_names_round_trip(void **st)
