@@ -299,21 +299,9 @@ static void start_request(struct probe *p, size_t i, const char *url)
 	p->active++;
 }
 
-/* The classic interval starts at t0 (socket open, or queueing on a reused connection), so
- * every request there must go out right after its start, not once the whole round is queued
- * (that wait would sit inside the interval and bias the mid-point). Bounded: with hundreds of
- * nodes, one pass per start would cost O(n^2) a round. */
-static void drive_after_start(struct probe *p, size_t i)
-{
-	int running;
-	if (p->n <= 64 || i % (p->n / 32) == 0)
-		curl_multi_perform(p->multi, &running);
-}
-
 static void fire_round(struct probe *p, long k)
 {
 	struct sample *row;
-	int running;
 	ring_reserve(p);
 	row = round_row(p, k);
 	for (size_t i = 0; i < p->n; i++) {
@@ -331,13 +319,17 @@ static void fire_round(struct probe *p, long k)
 		nd->round = k;
 		row[i].via_time = nd->fallback == FB_USING;
 		start_request(p, i, row[i].via_time ? nd->time_url : nd->status_url);
-		if (p->midpoint == IPT_MID_CLASSIC)
-			drive_after_start(p, i);
+		/* Drive libcurl after each start: the requests already connected go out now
+		 * (instead of waiting, inside the classic interval, until the whole round is
+		 * queued), and replies that came in meanwhile are read now: the honest interval
+		 * ends when a reply is read, and a round fired as one burst first would leave the
+		 * early replies unread for up to the whole burst (-0.5 ms of error at 40 nodes). */
+		/* bounded: with hundreds of nodes, one pass per start would cost O(n^2) a round */
+		if (p->n <= 64 || i % (p->n / 32) == 0 || i + 1 == p->n) {
+			int running;
+			curl_multi_perform(p->multi, &running);
+		}
 	}
-	/* The honest interval starts when libcurl hands a request to its socket, however late in
-	 * the round that is: one pass sends the whole round as a burst and gets the probe back to
-	 * waiting for replies soonest (a server thread woken onto this CPU runs only then). */
-	curl_multi_perform(p->multi, &running);
 	p->fired = k + 1;
 }
 
