@@ -182,6 +182,10 @@ static void answer(struct simthr *s, struct conn *c)
 {
 	struct simnode *nd = &s->nodes[c->node];
 	char body[512], extra[256];
+	/* The one clock read of this request: after the service delay (on_timer calls us once
+	 * it is over), right before the reply is formatted and written by send_now(). The honest
+	 * mid-point estimates this instant, so a delay here would be a bias of the sim, not of
+	 * the method; the delay before it is the node's own (it shows as delay/2). */
 	int64_t v = clock_value(s, nd);
 	enum fault f = c->fault_now ? nd->fault : F_NONE;
 	int n = 0;
