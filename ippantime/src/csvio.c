@@ -8,6 +8,11 @@ const char *const ipt_csv_cols[IPT_CSV_NCOLS] = {
 	"mid_wall_us", "ippan_time_us", "offset_us", "jitter_us", "monotonic_backwards",
 };
 
+const char *const ipt_csv_extra[IPT_CSV_NEXTRA] = {
+	"error", "t_sent_wall_ns", "t_first_byte_wall_ns", "midpoint",
+	"k_t0_wall_ns", "k_t1_wall_ns", "k_rtt_us", "k_offset_us",
+};
+
 void csv_field(struct strbuf *b, const char *s, int first)
 {
 	if (!first)
@@ -36,7 +41,8 @@ void csv_header(struct strbuf *b)
 {
 	for (int i = 0; i < IPT_CSV_NCOLS; i++)
 		csv_field(b, ipt_csv_cols[i], i == 0);
-	csv_field(b, IPT_CSV_EXTRA, 0);
+	for (int i = 0; i < IPT_CSV_NEXTRA; i++)
+		csv_field(b, ipt_csv_extra[i], 0);
 	csv_end_row(b);
 }
 

@@ -7,7 +7,11 @@
 
 #define IPT_CSV_NCOLS 13
 extern const char *const ipt_csv_cols[IPT_CSV_NCOLS];
-#define IPT_CSV_EXTRA "error" /* ours, appended after the 13 original columns */
+/* Ours, appended after the 13 original columns (never between them, so the original's readers
+ * keep working): the error word, the honest interval, the mid-point method of the row, and the
+ * kernel's stamps (status_ts) when it had them. */
+#define IPT_CSV_NEXTRA 8
+extern const char *const ipt_csv_extra[IPT_CSV_NEXTRA];
 
 /* Append one field, quoted only when it holds a comma, quote, CR or LF. */
 void csv_field(struct strbuf *b, const char *s, int first);

@@ -1,5 +1,6 @@
 #include "fetch.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,14 +29,29 @@ static curl_socket_t on_open(void *ud, curlsocktype purpose, struct curl_sockadd
 	return socket(a->family, a->socktype, a->protocol);
 }
 
-/* On a reused connection no socket is opened: take t0 right before the request is sent. */
+/* libcurl calls this once the connection is up (new or reused), right before it writes the
+ * request: the start of the honest interval, for every transfer. On a reused connection no
+ * socket is opened, so it is also the classic t0. */
 static int on_prereq(void *ud, char *ip, char *lip, int rport, int lport)
 {
 	struct fetch *f = ud;
 	(void)ip, (void)lip, (void)rport, (void)lport;
+	f->t_sent_ns = ipt_wall_ns();
 	if (!f->t0_fixed)
-		f->t0_ns = ipt_wall_ns();
+		f->t0_ns = f->t_sent_ns;
 	return CURL_PREREQFUNC_OK;
+}
+
+/* The status line is the first thing libcurl hands over from a reply: the end of the honest
+ * interval. The body may come much later (a server writing headers and body apart, with Nagle
+ * waiting for our delayed ACK), and that wait says nothing about when the clock was read. */
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct fetch *f = ud;
+	(void)p;
+	if (!f->t_first_byte_ns)
+		f->t_first_byte_ns = ipt_wall_ns();
+	return sz * nm;
 }
 
 void fetch_init(struct fetch *f, double timeout_s, int fresh, void *user)
@@ -55,6 +71,8 @@ void fetch_init(struct fetch *f, double timeout_s, int fresh, void *user)
 	curl_easy_setopt(f->easy, CURLOPT_OPENSOCKETDATA, f);
 	curl_easy_setopt(f->easy, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(f->easy, CURLOPT_PREREQDATA, f);
+	curl_easy_setopt(f->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(f->easy, CURLOPT_HEADERDATA, f);
 	curl_easy_setopt(f->easy, CURLOPT_ERRORBUFFER, f->errbuf);
 	curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
@@ -81,6 +99,7 @@ void fetch_start(struct fetch *f, CURLM *multi, const char *url)
 		f->body.p[0] = 0;
 	f->too_big = 0;
 	f->t_body_ns = 0;
+	f->t_sent_ns = f->t_first_byte_ns = 0;
 	f->redirects = 0;
 	f->t0_fixed = 0;
 	f->t0_ns = ipt_wall_ns();
@@ -159,4 +178,30 @@ void fetch_cleanup(struct fetch *f)
 	free(f->url);
 	sb_free(&f->body);
 	memset(f, 0, sizeof(*f));
+}
+
+static int parse_v4(const char *ip, uint32_t *out)
+{
+	struct in_addr a;
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		return -1;
+	*out = a.s_addr;
+	return 0;
+}
+
+int fetch_conn_v4(const struct fetch *f, struct kts_conn *c)
+{
+	char *lip = NULL, *rip = NULL;
+	long lport = 0, rport = 0;
+	if (curl_easy_getinfo(f->easy, CURLINFO_LOCAL_IP, &lip) != CURLE_OK ||
+	    curl_easy_getinfo(f->easy, CURLINFO_PRIMARY_IP, &rip) != CURLE_OK ||
+	    curl_easy_getinfo(f->easy, CURLINFO_LOCAL_PORT, &lport) != CURLE_OK ||
+	    curl_easy_getinfo(f->easy, CURLINFO_PRIMARY_PORT, &rport) != CURLE_OK)
+		return -1;
+	if (parse_v4(lip, &c->local_ip) || parse_v4(rip, &c->remote_ip) || lport < 1 ||
+	    lport > 65535 || rport < 1 || rport > 65535)
+		return -1;
+	c->local_port = (uint16_t)lport;
+	c->remote_port = (uint16_t)rport;
+	return 0;
 }

@@ -4,6 +4,8 @@
 #include "csvio.h"
 #include "fetch.h"
 #include "inventory.h"
+#include "kts.h"
+#include "midpoint.h"
 #include "stats.h"
 #include "statusval.h"
 #include "targets.h"
@@ -38,19 +40,33 @@ static const char usage[] =
 	"  --probe-name NAME     this vantage point (required), e.g. tr-a\n"
 	"  --connection M        fresh (default: new TCP connection per request, as the original)\n"
 	"                        or reuse (keep-alive: RTT without the handshake)\n"
-	"  --kernel-ts M         off (default) | auto (= off in this build, said once) | on (fails:\n"
-	"                        kernel timestamps need netseg's status_ts, not in this build)\n"
+	"  --midpoint M          honest (default): offset_us against the mid-point of [request\n"
+	"                        handed to the socket, first reply byte]; its error is at most half\n"
+	"                        that interval. classic: the original's mid-point of [t0 before\n"
+	"                        connect, t1 after the body], +RTT/2 biased on fresh connections\n"
+	"  --kernel-ts M         auto (default): kernel socket timestamps (netseg's status_ts) when\n"
+	"                        they can be had, said in one line on stderr either way; on: a\n"
+	"                        must (exit 2 when not); off: user-space timestamps only\n"
 	"  --json                print the summary as JSON instead of text\n"
+	"\n"
+	"CSV: the original's 13 columns, then error, t_sent_wall_ns, t_first_byte_wall_ns,\n"
+	"midpoint, k_t0_wall_ns, k_t1_wall_ns, k_rtt_us, k_offset_us (k_*: the kernel's stamps).\n"
 	"\n"
 	"examples:\n"
 	"  ippantime probe --inventory inventory.yaml --probe-name tr-a --out out/ippantime_tr-a.csv\n"
 	"  ippantime probe --targets-json \"$(ippantime gen-targets inventory.yaml)\" --samples 100 \\\n"
-	"      --interval-ms 50 --connection reuse --probe-name lab --out /tmp/lab.csv\n";
+	"      --interval-ms 50 --connection reuse --probe-name lab --out /tmp/lab.csv\n"
+	"  sudo ippantime probe --inventory inventory.yaml --kernel-ts on --probe-name tr-a \\\n"
+	"      --out out/ippantime_tr-a.csv        # fail unless kernel timestamps work\n"
+	"  ippantime probe --inventory inventory.yaml --midpoint classic --kernel-ts off \\\n"
+	"      --probe-name old --out /tmp/old.csv  # the original's arithmetic, for comparison\n";
 
 struct sample {
 	int64_t t0, t1, mid, val;
+	int64_t t_sent, t_fb; /* the honest interval; 0 when not seen */
+	int64_t k_t0, k_t1;   /* the kernel's, when status_ts had the exchange */
 	const char *err;
-	unsigned char done, ok, has_t1, has_mid, via_time;
+	unsigned char done, ok, has_t1, has_mid, via_time, classic, has_k;
 };
 
 enum { FB_NONE = 0, FB_TRYING, FB_USING, FB_FAILED };
@@ -64,9 +80,9 @@ struct pnode {
 	int fallback;
 	int64_t prev_off, prev_val, prev_t0;
 	int have_prev_off, have_prev_val, have_prev_t0;
-	int64_t *offs, *jits;
+	int64_t *offs, *jits, *koffs, *kdiffs;
 	double *rtts, *spacing;
-	size_t noff, njit, nrtt, nspacing;
+	size_t noff, njit, nrtt, nspacing, nkoff, nkdiff;
 	long backwards, ok, total;
 	long nerr[8];
 };
@@ -87,6 +103,10 @@ struct probe {
 	long samples, interval_ms;
 	double timeout;
 	int fresh, json, progress;
+	enum ipt_midpoint midpoint;
+	enum kts_mode kmode;
+	struct kts *kts;
+	char kwhy[256]; /* why kernel timestamps are off */
 	struct target_list tl;
 	struct pnode *nodes;
 	size_t n;
@@ -129,11 +149,6 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void fmt_i64(char *b, size_t n, int64_t v)
-{
-	snprintf(b, n, "%" PRId64, v);
-}
-
 static void push_i64(int64_t **a, size_t *n, int64_t v)
 {
 	/* grow in powers of two */
@@ -149,6 +164,112 @@ static void push_dbl(double **a, size_t *n, double v)
 	(*a)[(*n)++] = v;
 }
 
+/* What a sample adds to its node's running state, and the row cells that depend on it. */
+struct derived {
+	int64_t off, jit;
+	int have_off, have_jit, back;
+};
+
+static void account_ok(struct probe *p, struct pnode *nd, const struct sample *s, struct derived *d)
+{
+	d->off = s->val - s->mid;
+	d->have_off = 1;
+	if (nd->have_prev_off) {
+		d->jit = d->off - nd->prev_off;
+		d->have_jit = 1;
+		push_i64(&nd->jits, &nd->njit, d->jit < 0 ? -d->jit : d->jit);
+	}
+	nd->prev_off = d->off;
+	nd->have_prev_off = 1;
+	if (nd->have_prev_val && s->val < nd->prev_val) {
+		d->back = 1;
+		nd->backwards++;
+	}
+	nd->prev_val = s->val;
+	nd->have_prev_val = 1;
+	push_i64(&nd->offs, &nd->noff, d->off);
+	push_dbl(&nd->rtts, &nd->nrtt, (double)(s->t1 - s->t0) / 1e6);
+	if (s->has_k) {
+		int64_t koff = ipt_offset_us(s->val, s->k_t0, s->k_t1);
+		push_i64(&nd->koffs, &nd->nkoff, koff);
+		push_i64(&nd->kdiffs, &nd->nkdiff, d->off - koff);
+	}
+	nd->ok++;
+	p->ok_rows++;
+}
+
+static struct derived account(struct probe *p, struct pnode *nd, const struct sample *s)
+{
+	struct derived d = {0};
+	nd->total++;
+	if (s->ok) {
+		account_ok(p, nd, s, &d);
+	} else {
+		nd->nerr[err_slot(s->err)]++;
+		p->fail_rows++;
+	}
+	if (s->has_t1) {
+		if (nd->have_prev_t0)
+			push_dbl(&nd->spacing, &nd->nspacing, (double)(s->t0 - nd->prev_t0) / 1e6);
+		nd->prev_t0 = s->t0;
+		nd->have_prev_t0 = 1;
+	}
+	return d;
+}
+
+static void cell_i64(struct strbuf *b, int have, int64_t v)
+{
+	char t[24];
+	if (have)
+		snprintf(t, sizeof(t), "%" PRId64, v);
+	csv_field(b, have ? t : "", 0);
+}
+
+/* ns as us with exactly 3 decimals, by integer arithmetic (no rounding of big values). */
+static void cell_us3(struct strbuf *b, int have, int64_t ns)
+{
+	char t[32];
+	uint64_t m = ns < 0 ? 0 - (uint64_t)ns : (uint64_t)ns;
+	if (have)
+		snprintf(t, sizeof(t), "%s%" PRIu64 ".%03u", ns < 0 ? "-" : "", m / 1000, (unsigned)(m % 1000));
+	csv_field(b, have ? t : "", 0);
+}
+
+static void write_row(struct probe *p, long round, const struct pnode *nd, const struct sample *s,
+		      const struct derived *d)
+{
+	struct strbuf *b = &p->buf;
+	/* a row without a mid-point says which method the run asked for */
+	enum ipt_midpoint m = !s->has_mid ? p->midpoint : s->classic ? IPT_MID_CLASSIC : IPT_MID_HONEST;
+	char t[32];
+
+	csv_field(b, p->probe_name, 1);
+	snprintf(t, sizeof(t), "%ld", round);
+	csv_field(b, t, 0);
+	csv_field(b, nd->name, 0);
+	csv_field(b, s->via_time ? nd->time_url : nd->status_url, 0);
+	csv_field(b, s->ok ? "1" : "0", 0);
+	cell_i64(b, 1, s->t0);
+	cell_i64(b, s->has_t1, s->t1);
+	if (s->has_t1) /* the original's rounding of a double, kept for old readers */
+		snprintf(t, sizeof(t), "%.3f", (double)(s->t1 - s->t0) / 1e6);
+	csv_field(b, s->has_t1 ? t : "", 0);
+	cell_i64(b, s->has_mid, s->mid);
+	cell_i64(b, s->ok, s->val);
+	cell_i64(b, d->have_off, d->off);
+	cell_i64(b, d->have_jit, d->jit);
+	csv_field(b, d->back ? "1" : "0", 0);
+	csv_field(b, s->ok ? "" : s->err, 0);
+	cell_i64(b, s->t_sent != 0, s->t_sent);
+	cell_i64(b, s->t_fb != 0, s->t_fb);
+	csv_field(b, ipt_midpoint_name(m), 0);
+	cell_i64(b, s->has_k, s->k_t0);
+	cell_i64(b, s->has_k, s->k_t1);
+	cell_us3(b, s->has_k, s->k_t1 - s->k_t0);
+	cell_i64(b, s->has_k, s->has_k ? ipt_offset_us(s->val, s->k_t0, s->k_t1) : 0);
+	csv_end_row(b);
+}
+
 /* Rows are written round by round, once every node of the round has finished, so the
  * file is round-major and jitter/backwards follow sample order even when replies of
  * different rounds complete out of order. */
@@ -160,69 +281,8 @@ static void flush_rounds(struct probe *p)
 			if (!row[i].done)
 				return;
 		for (size_t i = 0; i < p->n; i++) {
-			struct sample *s = &row[i];
-			struct pnode *nd = &p->nodes[i];
-			char b[13][32];
-			int back = 0, have_off = 0, have_jit = 0;
-			int64_t off = 0, jit = 0;
-
-			nd->total++;
-			if (s->ok) {
-				off = s->val - s->mid;
-				have_off = 1;
-				if (nd->have_prev_off) {
-					jit = off - nd->prev_off;
-					have_jit = 1;
-					push_i64(&nd->jits, &nd->njit, jit < 0 ? -jit : jit);
-				}
-				nd->prev_off = off;
-				nd->have_prev_off = 1;
-				if (nd->have_prev_val && s->val < nd->prev_val) {
-					back = 1;
-					nd->backwards++;
-				}
-				nd->prev_val = s->val;
-				nd->have_prev_val = 1;
-				push_i64(&nd->offs, &nd->noff, off);
-				push_dbl(&nd->rtts, &nd->nrtt, (double)(s->t1 - s->t0) / 1e6);
-				nd->ok++;
-				p->ok_rows++;
-			} else {
-				nd->nerr[err_slot(s->err)]++;
-				p->fail_rows++;
-			}
-			if (s->has_t1) {
-				if (nd->have_prev_t0)
-					push_dbl(&nd->spacing, &nd->nspacing, (double)(s->t0 - nd->prev_t0) / 1e6);
-				nd->prev_t0 = s->t0;
-				nd->have_prev_t0 = 1;
-			}
-			csv_field(&p->buf, p->probe_name, 1);
-			snprintf(b[0], sizeof(b[0]), "%ld", p->flushed);
-			csv_field(&p->buf, b[0], 0);
-			csv_field(&p->buf, nd->name, 0);
-			csv_field(&p->buf, s->via_time ? nd->time_url : nd->status_url, 0);
-			csv_field(&p->buf, s->ok ? "1" : "0", 0);
-			fmt_i64(b[1], sizeof(b[1]), s->t0);
-			csv_field(&p->buf, b[1], 0);
-			b[2][0] = b[3][0] = b[4][0] = b[5][0] = b[6][0] = b[7][0] = 0;
-			if (s->has_t1) {
-				fmt_i64(b[2], sizeof(b[2]), s->t1);
-				snprintf(b[3], sizeof(b[3]), "%.3f", (double)(s->t1 - s->t0) / 1e6);
-			}
-			if (s->has_mid)
-				fmt_i64(b[4], sizeof(b[4]), s->mid);
-			if (s->ok)
-				fmt_i64(b[5], sizeof(b[5]), s->val);
-			if (have_off)
-				fmt_i64(b[6], sizeof(b[6]), off);
-			if (have_jit)
-				fmt_i64(b[7], sizeof(b[7]), jit);
-			for (int k = 2; k <= 7; k++)
-				csv_field(&p->buf, b[k], 0);
-			csv_field(&p->buf, back ? "1" : "0", 0);
-			csv_field(&p->buf, s->ok ? "" : s->err, 0);
-			csv_end_row(&p->buf);
+			struct derived d = account(p, &p->nodes[i], &row[i]);
+			write_row(p, p->flushed, &p->nodes[i], &row[i], &d);
 		}
 		memset(row, 0, p->n * sizeof(*row));
 		p->flushed++;
@@ -259,9 +319,11 @@ static void fire_round(struct probe *p, long k)
 		nd->round = k;
 		row[i].via_time = nd->fallback == FB_USING;
 		start_request(p, i, row[i].via_time ? nd->time_url : nd->status_url);
-		/* Drive libcurl after each start: the requests already connected go out now,
-		 * instead of every node waiting until all sockets of the round are opened (that
-		 * wait sits between t0 and the request and biases the midpoint). */
+		/* Drive libcurl after each start: the requests already connected go out now
+		 * (instead of waiting, inside the classic interval, until the whole round is
+		 * queued), and replies that came in meanwhile are read now: the honest interval
+		 * ends when a reply is read, and a round fired as one burst first would leave the
+		 * early replies unread for up to the whole burst (-0.5 ms of error at 40 nodes). */
 		/* bounded: with hundreds of nodes, one pass per start would cost O(n^2) a round */
 		if (p->n <= 64 || i % (p->n / 32) == 0 || i + 1 == p->n) {
 			int running;
@@ -269,6 +331,39 @@ static void fire_round(struct probe *p, long k)
 		}
 	}
 	p->fired = k + 1;
+}
+
+/* The honest interval needs both stamps of the transfer that produced the reply; a row
+ * without them (not seen so far) falls back to the classic interval and says so in its
+ * midpoint column. */
+static void set_mid(const struct probe *p, struct sample *s)
+{
+	s->classic = p->midpoint == IPT_MID_CLASSIC || !s->t_sent || !s->t_fb || s->t_fb < s->t_sent;
+	s->mid = s->classic ? ipt_mid_us(s->t0, s->t1) : ipt_mid_us(s->t_sent, s->t_fb);
+	s->has_mid = 1;
+}
+
+/* The kernel writes the request a few us after t_sent (libcurl writes it right after its
+ * pre-request callback), but status_ts turns its monotonic stamps into wall time with an
+ * offset taken earlier, which drifts from this process's CLOCK_REALTIME readings while NTP
+ * slews the clock. The window opens 2 ms before t_sent to absorb that; it stays well under the
+ * 25 ms default interval, so it does not reach back to the previous request of a reused
+ * connection. It ends at t_first_byte: a request written later cannot have brought this reply. */
+#define KTS_SLACK_NS 2000000LL
+
+/* Called for the transfer that produced the value (after a redirect or the /time fallback,
+ * that is the last one: its connection and its honest stamps). */
+static void take_kernel_stamps(struct probe *p, struct pnode *nd, struct sample *s)
+{
+	struct kts_conn c;
+	struct kts_times t;
+	if (!p->kts || !s->t_sent || !s->t_fb || fetch_conn_v4(&nd->f, &c))
+		return;
+	if (kts_take(p->kts, &c, s->t_sent - KTS_SLACK_NS, s->t_fb, &t))
+		return;
+	s->k_t0 = t.t_sent_wall_ns;
+	s->k_t1 = t.t_first_byte_wall_ns;
+	s->has_k = 1;
 }
 
 static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
@@ -282,6 +377,8 @@ static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
 		return; /* same-host redirect re-issued */
 	p->active--;
 	s->t0 = nd->f.t0_ns;
+	s->t_sent = nd->f.t_sent_ns;
+	s->t_fb = nd->f.t_first_byte_ns;
 	if (err) {
 		s->t1 = ipt_wall_ns();
 		s->has_t1 = 1;
@@ -297,8 +394,7 @@ static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
 	 * node (with 40 replies in one libcurl pass that would skew the later ones). */
 	s->t1 = nd->f.t_body_ns ? nd->f.t_body_ns + (ipt_wall_ns() - t_parse0) : ipt_wall_ns();
 	s->has_t1 = 1;
-	s->mid = ((s->t0 + s->t1) / 2) / 1000;
-	s->has_mid = 1;
+	set_mid(p, s);
 	if (r == IPT_V_MISSING && nd->fallback == FB_NONE && !s->via_time) {
 		/* Today's nodes serve the clock at GET /time; try it once per node. */
 		nd->fallback = FB_TRYING;
@@ -320,6 +416,7 @@ static void complete(struct probe *p, struct pnode *nd, size_t i, CURLcode rc)
 	if (r == IPT_V_OK) {
 		s->ok = 1;
 		s->val = v;
+		take_kernel_stamps(p, nd, s);
 	} else {
 		s->err = ipt_vres_name(r);
 	}
@@ -411,6 +508,11 @@ static void run_rounds(struct probe *p)
 	progress(p, 1);
 }
 
+static int64_t p50_i64(int64_t *v, size_t n)
+{
+	return ipt_trunc(ipt_pct_i64(v, n, 50));
+}
+
 static void node_summary_text(struct probe *p, struct pnode *nd)
 {
 	if (!nd->noff) {
@@ -428,6 +530,10 @@ static void node_summary_text(struct probe *p, struct pnode *nd)
 	printf(" | backwards=%ld", nd->backwards);
 	if (nd->fallback == FB_USING)
 		printf(" | source=/time");
+	/* both, so the user sees what user-space timestamps cost on this path */
+	if (nd->nkoff)
+		printf(" | k_off_us p50=%" PRId64 " user-k_us p50=%" PRId64 " k_samples=%zu",
+		       p50_i64(nd->koffs, nd->nkoff), p50_i64(nd->kdiffs, nd->nkdiff), nd->nkoff);
 	printf("\n");
 }
 
@@ -450,6 +556,11 @@ static json_t *node_summary_json(struct probe *p, struct pnode *nd)
 	} else {
 		json_object_set_new(o, "off_us_p50", json_null());
 	}
+	if (nd->nkoff) {
+		json_object_set_new(o, "k_off_us_p50", json_integer(p50_i64(nd->koffs, nd->nkoff)));
+		json_object_set_new(o, "user_minus_k_us_p50", json_integer(p50_i64(nd->kdiffs, nd->nkdiff)));
+	}
+	json_object_set_new(o, "k_samples", json_integer((json_int_t)nd->nkoff));
 	if (nd->nspacing) {
 		json_object_set_new(o, "spacing_ms_p50", json_real(ipt_pct_dbl(nd->spacing, nd->nspacing, 50)));
 		json_object_set_new(o, "spacing_ms_p99", json_real(ipt_pct_dbl(nd->spacing, nd->nspacing, 99)));
@@ -462,10 +573,108 @@ static json_t *node_summary_json(struct probe *p, struct pnode *nd)
 	return o;
 }
 
+static const char *const kmode_names[] = {"off", "auto", "on"};
+
+static json_t *kernel_ts_json(struct probe *p, uint64_t lost)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "mode", json_string(kmode_names[p->kmode]));
+	json_object_set_new(o, "on", json_boolean(p->kts != NULL));
+	if (p->kts)
+		json_object_set_new(o, "hooks", json_string(kts_describe(p->kts)));
+	else if (p->kmode != KTS_OFF)
+		json_object_set_new(o, "why_off", json_string(p->kwhy));
+	json_object_set_new(o, "lost", json_integer((json_int_t)lost));
+	return o;
+}
+
+static void summary_json(struct probe *p, double wall_s, uint64_t lost)
+{
+	json_t *o = json_object(), *arr = json_array();
+	char *s;
+	json_object_set_new(o, "probe", json_string(p->probe_name));
+	json_object_set_new(o, "out", json_string(p->out_path));
+	json_object_set_new(o, "samples", json_integer(p->samples));
+	json_object_set_new(o, "rounds_written", json_integer(p->flushed));
+	json_object_set_new(o, "interval_ms", json_integer(p->interval_ms));
+	json_object_set_new(o, "connection", json_string(p->fresh ? "fresh" : "reuse"));
+	json_object_set_new(o, "midpoint", json_string(ipt_midpoint_name(p->midpoint)));
+	json_object_set_new(o, "kernel_ts", kernel_ts_json(p, lost));
+	json_object_set_new(o, "wall_s", json_real(wall_s));
+	json_object_set_new(o, "ideal_s", json_real((double)p->samples * (double)p->interval_ms / 1e3));
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(arr, node_summary_json(p, &p->nodes[i]));
+	json_object_set_new(o, "nodes", arr);
+	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(s);
+	free(s);
+	json_decref(o);
+}
+
+static void summary_text(struct probe *p, uint64_t lost)
+{
+	printf("\n=== PROBE SUMMARY [%s] ===\n", p->probe_name);
+	for (size_t i = 0; i < p->n; i++)
+		node_summary_text(p, &p->nodes[i]);
+	if (lost)
+		printf("kernel timestamps: %" PRIu64 " records lost (status_ts ring buffer full); those "
+		       "samples have no k_* values\n", lost);
+	printf("Wrote: %s\n", p->out_path);
+}
+
+/* Before the CSV exists: with --kernel-ts on, a failure must leave no file behind. */
+static int kernel_ts_open(struct probe *p)
+{
+	if (p->kmode == KTS_OFF)
+		return 0;
+	p->kts = kts_open(p->kwhy, sizeof(p->kwhy));
+	if (!p->kts && p->kmode == KTS_ON) {
+		ipt_err("probe: --kernel-ts on: %s", p->kwhy);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the CSV is open, so that a bad --out is the only line of its run. */
+static void kernel_ts_announce(const struct probe *p)
+{
+	if (p->kts)
+		fprintf(stderr, "ippantime: kernel timestamps on (%s)\n", kts_describe(p->kts));
+	else if (p->kmode != KTS_OFF)
+		fprintf(stderr, "ippantime: kernel timestamps off: %s\n", p->kwhy);
+}
+
 static int bad(const char *flag, const char *v, const char *want)
 {
 	ipt_err("probe: bad %s '%s' (%s)", flag, v, want);
 	return IPT_EXIT_USAGE;
+}
+
+static int parse_kernel_ts(const char *v, enum kts_mode *m)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(v, kmode_names[i])) {
+			*m = (enum kts_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+static void free_nodes(struct probe *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct pnode *nd = &p->nodes[i];
+		fetch_cleanup(&nd->f);
+		free(nd->status_url);
+		free(nd->time_url);
+		free(nd->offs);
+		free(nd->jits);
+		free(nd->koffs);
+		free(nd->kdiffs);
+		free(nd->rtts);
+		free(nd->spacing);
+	}
+	free(p->nodes);
 }
 
 int cmd_probe(int argc, char **argv)
@@ -477,7 +686,8 @@ int cmd_probe(int argc, char **argv)
 		{"interval-ms", required_argument, 0, 'i'},  {"timeout", required_argument, 0, 't'},
 		{"out", required_argument, 0, 'o'},          {"probe-name", required_argument, 0, 'P'},
 		{"connection", required_argument, 0, 'c'},   {"kernel-ts", required_argument, 0, 'k'},
-		{"json", no_argument, 0, 'J'},               {"help", no_argument, 0, 'h'},
+		{"midpoint", required_argument, 0, 'm'},     {"json", no_argument, 0, 'J'},
+		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct probe p = {0};
@@ -488,9 +698,12 @@ int cmd_probe(int argc, char **argv)
 	char err[512];
 	int c, have_inv = 0, rc = 0;
 	int64_t t_start, t_end;
+	uint64_t lost;
 	long lv;
 
 	p.fresh = 1;
+	p.midpoint = IPT_MID_HONEST;
+	p.kmode = KTS_AUTO;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': tjson = optarg; break;
@@ -535,14 +748,12 @@ int cmd_probe(int argc, char **argv)
 				return bad("--connection", optarg, "fresh or reuse");
 			break;
 		case 'k':
-			if (!strcmp(optarg, "on")) {
-				ipt_err("probe: --kernel-ts on: kernel timestamps (netseg status_ts) are not available in this build");
-				return IPT_EXIT_USAGE;
-			} else if (!strcmp(optarg, "auto")) {
-				fprintf(stderr, "ippantime: kernel timestamps (status_ts) not available in this build; using user-space timestamps\n");
-			} else if (strcmp(optarg, "off")) {
-				return bad("--kernel-ts", optarg, "auto, off or on");
-			}
+			if (parse_kernel_ts(optarg, &p.kmode))
+				return bad("--kernel-ts", optarg, "auto, on or off");
+			break;
+		case 'm':
+			if (ipt_midpoint_parse(optarg, &p.midpoint))
+				return bad("--midpoint", optarg, "honest or classic");
 			break;
 		case 'J': p.json = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -605,12 +816,17 @@ int cmd_probe(int argc, char **argv)
 	p.timeout = timeout > 0 ? timeout : inv.timeout_sec;
 	p.n = p.tl.n;
 
+	if (kernel_ts_open(&p)) {
+		rc = IPT_EXIT_USAGE;
+		goto out_inv;
+	}
 	p.out = fopen(p.out_path, "w");
 	if (!p.out) {
 		ipt_err("probe: cannot write --out '%s': %s", p.out_path, strerror(errno));
 		rc = IPT_EXIT_USAGE;
 		goto out_inv;
 	}
+	kernel_ts_announce(&p);
 	csv_header(&p.buf);
 	/* room for the rounds one timeout spans, doubled on demand */
 	p.ring = (long)(p.timeout * 1000.0 / (double)p.interval_ms) + 4;
@@ -641,49 +857,22 @@ int cmd_probe(int argc, char **argv)
 		ipt_err("probe: writing '%s' failed: %s", p.out_path, strerror(errno));
 		rc = IPT_EXIT_FAIL;
 	}
-	if (p.json) {
-		json_t *o = json_object(), *arr = json_array();
-		char *s;
-		json_object_set_new(o, "probe", json_string(p.probe_name));
-		json_object_set_new(o, "out", json_string(p.out_path));
-		json_object_set_new(o, "samples", json_integer(p.samples));
-		json_object_set_new(o, "rounds_written", json_integer(p.flushed));
-		json_object_set_new(o, "interval_ms", json_integer(p.interval_ms));
-		json_object_set_new(o, "connection", json_string(p.fresh ? "fresh" : "reuse"));
-		json_object_set_new(o, "wall_s", json_real((double)(t_end - t_start) / 1e9));
-		json_object_set_new(o, "ideal_s", json_real((double)p.samples * (double)p.interval_ms / 1e3));
-		for (size_t i = 0; i < p.n; i++)
-			json_array_append_new(arr, node_summary_json(&p, &p.nodes[i]));
-		json_object_set_new(o, "nodes", arr);
-		s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		puts(s);
-		free(s);
-		json_decref(o);
-	} else {
-		printf("\n=== PROBE SUMMARY [%s] ===\n", p.probe_name);
-		for (size_t i = 0; i < p.n; i++)
-			node_summary_text(&p, &p.nodes[i]);
-		printf("Wrote: %s\n", p.out_path);
-	}
+	lost = p.kts ? kts_lost(p.kts) : 0;
+	if (p.json)
+		summary_json(&p, (double)(t_end - t_start) / 1e9, lost);
+	else
+		summary_text(&p, lost);
 	if (stop_flag) {
 		ipt_err("probe: interrupted after %ld of %ld rounds", p.flushed, p.samples);
 		rc = 130;
 	}
-	for (size_t i = 0; i < p.n; i++) {
-		struct pnode *nd = &p.nodes[i];
-		fetch_cleanup(&nd->f);
-		free(nd->status_url);
-		free(nd->time_url);
-		free(nd->offs);
-		free(nd->jits);
-		free(nd->rtts);
-		free(nd->spacing);
-	}
+	free_nodes(&p);
 	curl_multi_cleanup(p.multi);
-	free(p.nodes);
 	free(p.S);
 	sb_free(&p.buf);
 out_inv:
+	if (p.kts)
+		kts_close(p.kts);
 	targets_free(&p.tl);
 	inv_free(&inv);
 	return rc;

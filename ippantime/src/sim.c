@@ -1,6 +1,7 @@
 /* sim: a fleet of fake IPPAN nodes on 127.0.0.1 with programmable clocks and faults.
- * Single-threaded epoll; every reply is stamped when it is sent, so the injected offset is
- * exactly the truth a probe should recover. */
+ * Event loops on epoll. A node's model: the request arrives, the service delay passes, the
+ * clock is read once, and the reply is written right away; the injected offset is the truth
+ * at that read, the instant a probe's mid-point estimates. */
 #include "cmds.h"
 #include "common.h"
 #include "simconf.h"
@@ -27,13 +28,19 @@
 static const char usage[] =
 	"usage: ippantime sim [--nodes N] [--base-port P] [--config FILE] [--field F]\n"
 	"                     [--status-path P] [--duration S] [--seed N] [--ready-file F]\n"
-	"                     [--threads T]\n"
+	"                     [--threads T] [--split-writes]\n"
 	"\n"
 	"Serve N simulated nodes on 127.0.0.1:P..P+N-1 (default 40 from 8080). Node i answers\n"
 	"GET <status-path> with {\"<field>\": <clock_us>, ...} and GET /time with\n"
 	"{\"time_us\": N, \"timestamp\": N}. Each node's clock and faults come from the config.\n"
 	"Prints one line per node (its url and truth), then 'ready'. Stops on SIGINT/SIGTERM or\n"
 	"after --duration seconds. --threads T serves the nodes from T event loops (default 2).\n"
+	"--split-writes: every node as with split_writes=1 (below).\n"
+	"\n"
+	"A node reads its clock once per request, after the service delay, right before it writes\n"
+	"the reply: that read is what a probe's mid-point estimates. With delay_ms=N the honest\n"
+	"mid-point shows the node about N/2 ms ahead (the delay sits between request and read),\n"
+	"within its +-RTT/2 bound.\n"
 	"\n"
 	"config file (one directive per line, '#' comments):\n"
 	"  nodes 40 | base_port 8080 | field ippan_time_us | status_path /status\n"
@@ -41,7 +48,9 @@ static const char usage[] =
 	"  node I KEY=VALUE ...     node I (0-based)\n"
 	"keys: offset_us=N  drift_ppm=X  jitter_us=N (uniform +-N)  step_at_ms=T step_us=N (the\n"
 	"  clock jumps by N at T ms after start; negative = backwards)  step_at_req=R (instead:\n"
-	"  after the node's R-th reply)  delay_ms=N (service delay)\n"
+	"  after the node's R-th reply)  delay_ms=N (service delay, before the clock read)\n"
+	"  split_writes=1 (headers and body in two write()s with Nagle on: on a reused connection\n"
+	"  the body waits for the client's delayed ACK, ~40 ms, after the clock read)\n"
 	"  fault=F  fault_every=N (fault only every Nth status request; default 1 = always)\n"
 	"faults: none timeout close down http500 nonjson missing time_only string badstring\n"
 	"  negstring float negative bool null array huge slow redirect_same redirect_other\n"
@@ -49,7 +58,8 @@ static const char usage[] =
 	"examples:\n"
 	"  ippantime sim --nodes 4 --base-port 18080\n"
 	"  printf 'node 1 offset_us=25000\\nnode 2 fault=timeout\\n' > sim.conf\n"
-	"  ippantime sim --config sim.conf --nodes 4 --base-port 18080 --duration 60\n";
+	"  ippantime sim --config sim.conf --nodes 4 --base-port 18080 --duration 60\n"
+	"  ippantime sim --nodes 2 --base-port 18080 --split-writes   # the Nagle/delayed-ACK hold\n";
 
 enum cstate { C_READ, C_WAIT, C_WRITE, C_HOLD, C_SLOW };
 
@@ -65,6 +75,8 @@ struct conn {
 	int kind; /* what to answer once the delay is over */
 	int fault_now;
 	size_t slow_left;
+	int split;      /* the node's split_writes */
+	size_t hdr_len; /* the headers' part of out, written on their own when split */
 };
 
 
@@ -135,6 +147,22 @@ static void set_events(struct simthr *s, struct conn *c, uint32_t ev)
 
 enum { K_STATUS, K_TIME, K_STATUS2, K_NOTFOUND };
 
+static void on_writable(struct simthr *s, struct conn *c);
+
+/* Writes the reply at once rather than on the next EPOLLOUT: the clock was read just before,
+ * and a loop iteration in between would put other connections' work between the read and
+ * the reply. Only what the socket does not take now waits for EPOLLOUT. The conn may be
+ * gone afterwards (Connection: close): callers do not touch it again. */
+static void send_now(struct simthr *s, struct conn *c)
+{
+	int fd = c->fd;
+	c->st = C_WRITE;
+	on_writable(s, c);
+	c = conn_get(s, fd);
+	if (c && c->st == C_WRITE)
+		set_events(s, c, EPOLLOUT);
+}
+
 static void respond(struct simthr *s, struct conn *c, int code, const char *ctype, const char *body,
 		    size_t blen, const char *extra)
 {
@@ -144,16 +172,20 @@ static void respond(struct simthr *s, struct conn *c, int code, const char *ctyp
 	sb_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
 		  code, reason, ctype, blen, extra ? extra : "",
 		  c->keepalive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+	c->hdr_len = c->out.len;
 	sb_add(&c->out, body, blen);
 	c->outoff = 0;
-	c->st = C_WRITE;
-	set_events(s, c, EPOLLOUT);
+	send_now(s, c);
 }
 
 static void answer(struct simthr *s, struct conn *c)
 {
 	struct simnode *nd = &s->nodes[c->node];
 	char body[512], extra[256];
+	/* The one clock read of this request: after the service delay (on_timer calls us once
+	 * it is over), right before the reply is formatted and written by send_now(). The honest
+	 * mid-point estimates this instant, so a delay here would be a bias of the sim, not of
+	 * the method; the delay before it is the node's own (it shows as delay/2). */
 	int64_t v = clock_value(s, nd);
 	enum fault f = c->fault_now ? nd->fault : F_NONE;
 	int n = 0;
@@ -195,11 +227,11 @@ static void answer(struct simthr *s, struct conn *c)
 		c->out.len = 0;
 		sb_printf(&c->out, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n");
 		c->outoff = 0;
+		c->hdr_len = 0;
 		c->slow_left = 100000;
-		c->st = C_WRITE;
 		c->keepalive = 0;
 		c->kind = -1; /* after the headers: trickle */
-		set_events(s, c, EPOLLOUT);
+		send_now(s, c);
 		return;
 	case F_REDIR_SAME:
 	case F_REDIR_OTHER:
@@ -337,7 +369,10 @@ static void on_readable(struct simthr *s, struct conn *c)
 static void on_writable(struct simthr *s, struct conn *c)
 {
 	while (c->outoff < c->out.len) {
-		ssize_t w = send(c->fd, c->out.p + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
+		/* split: the headers go in a write() of their own; with Nagle on, the body then waits
+		 * until the client ACKs them, which a client in delayed-ACK mode does ~40 ms later */
+		size_t end = c->split && c->outoff < c->hdr_len ? c->hdr_len : c->out.len;
+		ssize_t w = send(c->fd, c->out.p + c->outoff, end - c->outoff, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -436,10 +471,13 @@ static void *sim_loop(void *arg)
 						close(cfd);
 						continue;
 					}
-					setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					/* Nagle stays on where the node splits its writes: that is the hold */
+					if (!t->nodes[node].split_writes)
+						setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					nc = xcalloc(1, sizeof(*nc));
 					nc->fd = cfd;
 					nc->node = node;
+					nc->split = t->nodes[node].split_writes;
 					nc->st = C_READ;
 					t->conns[cfd] = nc;
 					if (cfd > t->maxfd)
@@ -474,14 +512,15 @@ int cmd_sim(int argc, char **argv)
 		{"config", required_argument, 0, 'c'},  {"field", required_argument, 0, 'f'},
 		{"status-path", required_argument, 0, 's'}, {"duration", required_argument, 0, 'd'},
 		{"seed", required_argument, 0, 'S'},    {"ready-file", required_argument, 0, 'r'},
-		{"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
+		{"threads", required_argument, 0, 'T'}, {"split-writes", no_argument, 0, 'W'},
+		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct sim s = {.n = 40, .base_port = 8080};
 	const char *config = NULL, *ready_file = NULL, *field = NULL, *spath = NULL;
 	double duration = 0;
 	long seed = 1, v;
-	int c, nodes_given = 0, port_given = 0, rc = 0, nthreads = 2;
+	int c, nodes_given = 0, port_given = 0, rc = 0, nthreads = 2, split_all = 0;
 	int64_t end_ns = 0;
 	struct rlimit rl;
 	struct simthr *thr = NULL;
@@ -532,6 +571,7 @@ int cmd_sim(int argc, char **argv)
 			}
 			nthreads = (int)v;
 			break;
+		case 'W': split_all = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return ipt_getopt_error("sim", c, argv);
 		}
@@ -563,8 +603,11 @@ int cmd_sim(int argc, char **argv)
 		rc = IPT_EXIT_USAGE;
 		goto out;
 	}
-	for (long i = 0; i < s.n; i++)
+	for (long i = 0; i < s.n; i++) {
 		s.nodes[i].rng ^= (uint64_t)seed * 0x94D049BB133111EBULL;
+		if (split_all)
+			s.nodes[i].split_writes = 1;
+	}
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
@@ -610,9 +653,10 @@ int cmd_sim(int argc, char **argv)
 		struct simnode *nd = &s.nodes[i];
 		printf("node-%02ld http://127.0.0.1:%ld offset_us=%" PRId64 " drift_ppm=%g jitter_us=%" PRId64
 		       " step_at_ms=%" PRId64 " step_at_req=%" PRId64 " step_us=%" PRId64 " delay_ms=%" PRId64
-		       " fault=%s fault_every=%ld\n",
+		       " fault=%s fault_every=%ld split_writes=%d\n",
 		       i, s.base_port + i, nd->offset_us, nd->drift_ppm, nd->jitter_us, nd->step_at_ms,
-		       nd->step_at_req, nd->step_us, nd->delay_ms, fault_names[nd->fault], nd->fault_every);
+		       nd->step_at_req, nd->step_us, nd->delay_ms, fault_names[nd->fault], nd->fault_every,
+		       nd->split_writes);
 	}
 	printf("ready: %ld nodes on 127.0.0.1:%ld..%ld (%s field '%s')\n", s.n, s.base_port,
 	       s.base_port + s.n - 1, s.status_path, s.field);

@@ -64,6 +64,8 @@ static int set_key(struct simnode *nd, const char *kv, char *err, size_t errlen)
 		nd->delay_ms = iv;
 	else if (!strcmp(key, "fault_every") && iv >= 1)
 		nd->fault_every = (long)iv;
+	else if (!strcmp(key, "split_writes") && (iv == 0 || iv == 1))
+		nd->split_writes = (int)iv;
 	else {
 		snprintf(err, errlen, "unknown key or bad value '%s'", kv);
 		return -1;

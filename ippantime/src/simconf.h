@@ -17,6 +17,7 @@ struct simnode {
 	long fault_every;
 	long requests;
 	int step_mode; /* 0 none, 1 at step_at_ms after start, 2 after step_at_req replies */
+	int split_writes; /* headers and body in two write()s, Nagle on */
 	long served;   /* clock values served so far */
 	int lfd;
 	uint64_t rng;

@@ -24,7 +24,7 @@ printf '%-7s %8s %8s %10s %14s %14s %16s %16s\n' mode wall_s ideal_s ratio spaci
 for mode in fresh reuse; do
 	t0=$(date +%s%N)
 	"$IPT" probe --targets-json "$(targets_json "$SIM_BASE" "$NODES")" --samples "$SAMPLES" \
-		--interval-ms "$INTERVAL" --timeout 2 --connection "$mode" --probe-name "bench-$mode" \
+		--interval-ms "$INTERVAL" --timeout 2 --connection "$mode" --kernel-ts off --probe-name "bench-$mode" \
 		--out "$d/$mode.csv" --json >"$d/$mode.json" || { echo "probe failed"; exit 1; }
 	t1=$(date +%s%N)
 	awk -v ext=$(( (t1 - t0) / 1000000 )) -v mode="$mode" -v iv="$INTERVAL" -v conf="$d/sim.conf" '

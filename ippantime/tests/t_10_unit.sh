@@ -1,6 +1,7 @@
 # Unit tests (cmocka) of the parsers and the percentile code.
 TESTS+=(unit_statusval_accepts_and_rejects_value_forms unit_inventory_defaults_layout_and_line_errors
-	unit_csv_writer_quoting_crlf_and_reader unit_percentiles_numpy_linear_truncated)
+	unit_csv_writer_quoting_crlf_and_reader unit_percentiles_numpy_linear_truncated
+	unit_midpoint_floor_arithmetic_honest_and_classic)
 
 unit() {
 	local out
@@ -11,3 +12,4 @@ unit_statusval_accepts_and_rejects_value_forms() { unit test_statusval; }
 unit_inventory_defaults_layout_and_line_errors() { unit test_inventory; }
 unit_csv_writer_quoting_crlf_and_reader() { unit test_csv; }
 unit_percentiles_numpy_linear_truncated() { unit test_stats; }
+unit_midpoint_floor_arithmetic_honest_and_classic() { unit test_midpoint; }

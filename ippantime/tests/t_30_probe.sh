@@ -1,22 +1,27 @@
 # probe against the simulated fleet: CSV layout, recovered truth, faults, fallbacks, bad input.
-TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_offsets_recovered_within_1ms_median
+TESTS+=(probe_csv_header_column_order_crlf_3dec_rtt_empty_cells probe_honest_offsets_within_50us_fresh_and_reuse
+	probe_split_writes_reuse_honest_holds_classic_off_10ms probe_midpoint_classic_is_the_original_arithmetic
 	probe_backwards_count_exact_and_flagged_rows probe_injected_jitter_shows_in_p99
 	probe_faulty_nodes_ok0_with_error_and_rounds_never_stall probe_time_fallback_used_once_and_reported
 	probe_value_forms_string_float_negative_bool probe_body_cap_and_redirect_policy
 	probe_reuse_connection_mode_same_truth probe_bad_targets_json_exit2_and_no_csv
-	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_inventory_settings_and_flags_win
+	probe_unwritable_out_dir_one_line_error probe_kernel_ts_modes probe_kernel_ts_stamps_of_the_value_transfer
+	probe_inventory_settings_and_flags_win
 	probe_progress_line_only_on_terminal probe_sigterm_keeps_whole_rounds_exit_130
-	probe_sim_service_delay_shows_in_rtt probe_sim_drift_recovered_as_offset_slope)
+	probe_sim_service_delay_in_rtt_and_half_in_offset probe_sim_drift_recovered_as_offset_slope)
 
 probe_csv_header_column_order_crlf_3dec_rtt_empty_cells() {
 	local d; d=$(mktmp)
 	printf 'node 1 fault=http500\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 3 --interval-ms 150 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 2)" --samples 3 --interval-ms 150 --timeout 1 \
 		--probe-name tr-x --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
 	local hdr; hdr=$(head -1 "$d/p.csv")
-	[ "$hdr" = $'probe,sample_idx,node,url,ok,t0_wall_ns,t1_wall_ns,rtt_ms,mid_wall_us,ippan_time_us,offset_us,jitter_us,monotonic_backwards,error\r' ] \
-		|| { echo "header: $hdr"; return 1; }
+	# the original's 13 columns byte for byte and in order, then ours appended
+	[ "$(echo "$hdr" | cut -d, -f1-13)" = "probe,sample_idx,node,url,ok,t0_wall_ns,t1_wall_ns,rtt_ms,mid_wall_us,ippan_time_us,offset_us,jitter_us,monotonic_backwards" ] \
+		|| { echo "original columns: $hdr"; return 1; }
+	[ "$(echo "$hdr" | cut -d, -f14-)" = $'error,t_sent_wall_ns,t_first_byte_wall_ns,midpoint,k_t0_wall_ns,k_t1_wall_ns,k_rtt_us,k_offset_us\r' ] \
+		|| { echo "appended columns: $hdr"; return 1; }
 	[ "$(wc -l <"$d/p.csv")" -eq 7 ] || { echo "rows: $(wc -l <"$d/p.csv")"; return 1; }
 	# every line ends in CRLF, no bare LF
 	[ "$(grep -c $'\r$' "$d/p.csv")" -eq 7 ] || { echo "not all CRLF"; return 1; }
@@ -27,40 +32,122 @@ probe_csv_header_column_order_crlf_3dec_rtt_empty_cells() {
 	ok1=$(sed -n 2p "$d/p.csv")
 	ok2=$(sed -n 4p "$d/p.csv")
 	bad=$(sed -n 3p "$d/p.csv")
-	# ok row, first sample: jitter empty; rtt with exactly 3 decimals; all 14 cells
-	echo "$ok1" | grep -Eq "^tr-x,0,node-00,http://127\.0\.0\.1:$SIM_BASE/status,1,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},[0-9]{16},[0-9]{16},-?[0-9]+,,0,"$'\r$' \
+	# ok row, first sample: jitter empty; rtt with exactly 3 decimals; all 21 cells, the
+	# kernel's empty (no status_ts in this build)
+	echo "$ok1" | grep -Eq "^tr-x,0,node-00,http://127\.0\.0\.1:$SIM_BASE/status,1,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},[0-9]{16},[0-9]{16},-?[0-9]+,,0,,[0-9]{19},[0-9]{19},honest,,,,"$'\r$' \
 		|| { echo "ok row: $ok1"; return 1; }
-	echo "$ok2" | grep -Eq "^tr-x,1,node-00,[^,]+,1,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},[0-9]{16},[0-9]{16},-?[0-9]+,-?[0-9]+,0,"$'\r$' \
+	echo "$ok2" | grep -Eq "^tr-x,1,node-00,[^,]+,1,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},[0-9]{16},[0-9]{16},-?[0-9]+,-?[0-9]+,0,,[0-9]{19},[0-9]{19},honest,,,,"$'\r$' \
 		|| { echo "ok row 2: $ok2"; return 1; }
-	# failed row: t0/t1/rtt present, value/offset/jitter empty, backwards 0, error column
-	echo "$bad" | grep -Eq "^tr-x,0,node-01,[^,]+,0,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},,,,,0,http_500"$'\r$' \
+	# failed row: t0/t1/rtt present, value/offset/jitter empty, backwards 0, error column;
+	# the reply came, so its honest interval is there
+	echo "$bad" | grep -Eq "^tr-x,0,node-01,[^,]+,0,[0-9]{19},[0-9]{19},[0-9]+\.[0-9]{3},,,,,0,http_500,[0-9]{19},[0-9]{19},honest,,,,"$'\r$' \
 		|| { echo "fail row: $bad"; return 1; }
-	# arithmetic of the row (bash integers are 64-bit): mid = floor((t0+t1)/2/1000),
-	# offset = value - mid, rtt_ms = (t1-t0)/1e6 with 3 decimals
-	local t0 t1 mid v off rtt us
-	IFS=, read -r _ _ _ _ _ t0 t1 rtt mid v off _ <<<"$ok1"
-	[ $(( (t0 + t1) / 2 / 1000 )) -eq "$mid" ] || { echo "mid $mid"; return 1; }
+	# arithmetic of the row (bash integers are 64-bit): the honest mid-point
+	# mid = floor((t_sent+t_first_byte)/2/1000) inside [t0, t1], offset = value - mid,
+	# rtt_ms = (t1-t0)/1e6 with 3 decimals
+	local t0 t1 mid v off rtt us ts tf
+	IFS=, read -r _ _ _ _ _ t0 t1 rtt mid v off _ _ _ ts tf _ <<<"$ok1"
+	[ "$t0" -le "$ts" ] && [ "$ts" -lt "$tf" ] && [ "$tf" -le "$t1" ] || { echo "t0 $t0 t_sent $ts t_first_byte $tf t1 $t1"; return 1; }
+	[ $(( (ts + tf) / 2 / 1000 )) -eq "$mid" ] || { echo "mid $mid"; return 1; }
 	[ $(( v - mid )) -eq "$off" ] || { echo "offset $off"; return 1; }
 	us=$(( (t1 - t0) / 1000 ))
 	[ "$(awk -v n=$((t1 - t0)) 'BEGIN{printf "%.3f", n/1e6}')" = "$rtt" ] || { echo "rtt $rtt for $((t1 - t0)) ns"; return 1; }
 }
 
-probe_offsets_recovered_within_1ms_median() {
-	local d i; d=$(mktmp)
+# err_us CSV NODE TRUTH: offset_us - TRUTH of every ok row of NODE.
+err_us() { col "$1" "$2" offset_us | awk -v t="$3" '$1 != "" { print $1 - t }'; }
+
+# within MEDIAN BOUND: |MEDIAN| <= BOUND
+within() { awk -v m="$1" -v b="$2" 'BEGIN { if (m < 0) m = -m; exit !(m != "nan" && m <= b) }'; }
+
+probe_honest_offsets_within_50us_fresh_and_reuse() {
+	local d i mode; d=$(mktmp)
+	local truth=(0 15000 -250000 3000000)
 	printf 'node 0 offset_us=0\nnode 1 offset_us=15000\nnode 2 offset_us=-250000\nnode 3 offset_us=3000000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 4 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 4)" --samples 80 --interval-ms 10 --timeout 1 \
-		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
-	local truth=(0 15000 -250000 3000000)
-	for i in 0 1 2 3; do
-		local m; m=$(col "$d/p.csv" node-0$i offset_us | median)
-		# The classic mid-point of [before connect, after the body] lies up to
-		# half a handshake away from the server's clock read (the bias the
-		# honest mid-point removes): +120..+350 us on loopback, more on a
-		# loaded 2-core machine. 1000 us still tells 15 ms from 0.
-		awk -v m="$m" -v t="${truth[$i]}" 'BEGIN{e=m-t; if(e<0)e=-e; exit !(e<=1000)}' \
-			|| { echo "node-0$i median offset $m, truth ${truth[$i]}"; return 1; }
+	for mode in fresh reuse; do
+		"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 4)" --samples 100 --interval-ms 10 --timeout 1 \
+			--connection $mode --probe-name t --out "$d/$mode.csv" >/dev/null || { echo "probe $mode exit $?"; return 1; }
+		: >"$d/$mode.err"
+		for i in 0 1 2 3; do
+			err_us "$d/$mode.csv" node-0$i "${truth[$i]}" >"$d/$mode.err$i"
+			cat "$d/$mode.err$i" >>"$d/$mode.err"
+			# per node: a sim thread woken from idle by a round's first request reads its
+			# clock ~100 us late on this VM, later still when it was woken onto the CPU the
+			# probe keeps busy firing the round (service time before the read, which no
+			# mid-point removes): ~60 us of error for that node, ~200 us under ASan
+			within "$(median <"$d/$mode.err$i")" 500 || { echo "$mode node-0$i median error $(median <"$d/$mode.err$i") us"; return 1; }
+		done
+		# over all samples: within 50 us (the classic mid-point is +100..+200 us off here on
+		# fresh connections, by half the handshake)
+		within "$(median <"$d/$mode.err")" 50 || { echo "$mode: median error $(median <"$d/$mode.err") us over all nodes"; return 1; }
 	done
+}
+
+probe_split_writes_reuse_honest_holds_classic_off_10ms() {
+	local d m; d=$(mktmp)
+	# headers and body in two writes, Nagle on: on a kept-alive connection the body waits for
+	# the probe's delayed ACK (~40 ms) after the clock was read. At 25 ms (the default cadence)
+	# the probe's socket answers within its ACK timeout, so Linux keeps it in delayed-ACK
+	# (ping-pong) mode; at 80 ms it would ACK at once and nothing would be held. A held node is
+	# busy for the next round, so about every other round is sampled.
+	# (four nodes, as in probe_honest_offsets_within_50us_fresh_and_reuse: the first request
+	# of a round wakes an idle sim thread, whose late clock read weighs less among four)
+	local truth=(0 20000 -5000 1000000) i
+	printf 'node 1 offset_us=20000\nnode 2 offset_us=-5000\nnode 3 offset_us=1000000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 4 --config "$d/sim.conf" --split-writes || return 1
+	for m in honest classic; do
+		"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 4)" --samples 40 --interval-ms 25 --timeout 1 \
+			--connection reuse --midpoint $m --probe-name t --out "$d/$m.csv" >/dev/null || { echo "probe $m exit $?"; return 1; }
+		for i in 0 1 2 3; do err_us "$d/$m.csv" node-0$i "${truth[$i]}"; done >"$d/$m.err"
+		[ "$(grep -c . "$d/$m.err")" -ge 32 ] || { echo "$m: only $(grep -c . "$d/$m.err") ok samples"; return 1; }
+	done
+	for i in 0 1 2 3; do
+		within "$(err_us "$d/honest.csv" node-0$i "${truth[$i]}" | median)" 500 \
+			|| { echo "honest node-0$i median error $(err_us "$d/honest.csv" node-0$i "${truth[$i]}" | median) us"; return 1; }
+	done
+	# the hold happened: the body came >= 10 ms after the first byte (bash: 64-bit integers)
+	local tf t1 held=()
+	while IFS=, read -r tf t1; do held+=($(( (t1 - tf) / 1000 ))); done \
+		< <(awk -F, 'NR > 1 && $5 == "1" { print $16 "," $7 }' "$d/honest.csv" | tr -d '\r')
+	[ "$(printf '%s\n' "${held[@]}" | median | cut -d. -f1)" -ge 10000 ] || { echo "no hold: body after first byte $(printf '%s\n' "${held[@]}" | median) us"; return 1; }
+	within "$(median <"$d/honest.err")" 50 || { echo "honest: median error $(median <"$d/honest.err") us"; return 1; }
+	# the classic interval ends after the held body: its mid-point is >= 10 ms late
+	awk -v m="$(median <"$d/classic.err")" 'BEGIN { exit !(m <= -10000) }' || { echo "classic: median error $(median <"$d/classic.err") us, expected <= -10000"; return 1; }
+	grep -q 'split_writes=1$' "$d/sim.out" || echo "sim does not list split_writes=1"
+}
+
+probe_midpoint_classic_is_the_original_arithmetic() {
+	local d m; d=$(mktmp)
+	printf 'node 0 offset_us=5000\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 1 --config "$d/sim.conf" || return 1
+	for m in classic honest; do
+		"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 1)" --samples 12 --interval-ms 20 --timeout 1 \
+			--midpoint $m --probe-name t --out "$d/$m.csv" >/dev/null || { echo "probe $m exit $?"; return 1; }
+	done
+	# every ok row recomputed from its own cells, in bash's 64-bit integers
+	local _a t0 t1 mid v off jit ts tf meth prev="" n=0
+	while IFS=, read -r _a _a _a _a ok t0 t1 _a mid v off jit _a _a ts tf meth _a; do
+		[ "$ok" = 1 ] || continue
+		n=$((n + 1))
+		[ "$meth" = classic ] || { echo "classic run, row says '$meth'"; return 1; }
+		[ "$mid" -eq $(( (t0 + t1) / 2 / 1000 )) ] || { echo "classic mid $mid, (t0+t1)/2/1000 = $(( (t0 + t1) / 2 / 1000 ))"; return 1; }
+		[ "$off" -eq $(( v - (t0 + t1) / 2 / 1000 )) ] || { echo "classic offset $off"; return 1; }
+		[ -z "$prev" ] || [ "$jit" -eq $(( off - prev )) ] || { echo "jitter $jit after $prev"; return 1; }
+		prev=$off
+	done < <(tail -n +2 "$d/classic.csv" | tr -d '\r')
+	[ "$n" -ge 8 ] || { echo "classic: $n ok rows"; return 1; }
+	n=0
+	while IFS=, read -r _a _a _a _a ok t0 t1 _a mid v off jit _a _a ts tf meth _a; do
+		[ "$ok" = 1 ] || continue
+		n=$((n + 1))
+		[ "$meth" = honest ] && [ "$mid" -eq $(( (ts + tf) / 2 / 1000 )) ] && [ "$off" -eq $(( v - mid )) ] \
+			|| { echo "honest row: $meth mid $mid t_sent $ts t_first_byte $tf"; return 1; }
+	done < <(tail -n +2 "$d/honest.csv" | tr -d '\r')
+	[ "$n" -ge 8 ] || { echo "honest: $n ok rows"; return 1; }
+	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --midpoint middle --probe-name t --out "$d/x.csv" 2>"$d/err"
+	[ $? -eq 2 ] && [ ! -e "$d/x.csv" ] && [ "$(cat "$d/err")" = "ippantime: probe: bad --midpoint 'middle' (honest or classic)" ] \
+		|| echo "bad --midpoint: $(cat "$d/err")"
 }
 
 probe_backwards_count_exact_and_flagged_rows() {
@@ -68,7 +155,7 @@ probe_backwards_count_exact_and_flagged_rows() {
 	# node 1 steps back 50 ms once, after its 10th reply: exactly one backwards sample
 	printf 'node 1 step_at_req=10 step_us=-50000\nnode 2 step_at_req=10 step_us=50000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 40 --interval-ms 20 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 3)" --samples 40 --interval-ms 20 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
 	local b0 b1 b2
 	b0=$(col "$d/p.csv" node-00 monotonic_backwards | grep -c '^1$')
@@ -83,7 +170,7 @@ probe_injected_jitter_shows_in_p99() {
 	local d; d=$(mktmp)
 	printf 'node 1 jitter_us=100000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 60 --interval-ms 10 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 2)" --samples 60 --interval-ms 10 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
 	local j0 j1
 	j0=$(sed -nE 's/^node-00 .*jit_us p95=-?[0-9]+ p99=([0-9]+) .*/\1/p' "$d/out")
@@ -100,7 +187,7 @@ probe_faulty_nodes_ok0_with_error_and_rounds_never_stall() {
 	start_sim "$d" --nodes 8 --config "$d/sim.conf" || return 1
 	local t0 t1
 	t0=$(date +%s%N)
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 8)" --samples 30 --interval-ms 20 --timeout 0.4 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 8)" --samples 30 --interval-ms 20 --timeout 0.4 \
 		--probe-name t --out "$d/p.csv" >"$d/out" || { echo "probe exit $?"; return 1; }
 	t1=$(date +%s%N)
 	# every round has a row for every node; the healthy node is sampled in (nearly) every round
@@ -132,7 +219,7 @@ probe_time_fallback_used_once_and_reported() {
 	local d; d=$(mktmp)
 	printf 'node 1 fault=time_only offset_us=7000\nnode 2 fault=missing\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 10 --interval-ms 20 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 3)" --samples 10 --interval-ms 20 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >"$d/out" 2>"$d/err" || { echo "probe exit $?"; return 1; }
 	[ "$(grep -c "using /time" "$d/err")" -eq 1 ] && grep -q "^ippantime: node-01: '/status' has no 'ippan_time_us'; using /time (time_us) for this node$" "$d/err" \
 		|| { echo "stderr: $(cat "$d/err")"; return 1; }
@@ -150,7 +237,7 @@ probe_value_forms_string_float_negative_bool() {
 	local d; d=$(mktmp)
 	printf 'node 0 fault=string offset_us=1000\nnode 1 fault=float offset_us=1000\nnode 2 fault=negative\nnode 3 fault=bool\nnode 4 fault=null\nnode 5 fault=badstring\nnode 6 fault=negstring\nnode 7 fault=array\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 8 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 8)" --samples 5 --interval-ms 20 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 8)" --samples 5 --interval-ms 20 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err" || { echo "probe exit $?"; return 1; }
 	[ "$(errs "$d/p.csv" node-00)" = "" ] && [ "$(nok "$d/p.csv" node-00)" -ge 1 ] || { echo "digit string not accepted"; return 1; }
 	[ "$(errs "$d/p.csv" node-01)" = "" ] && [ "$(nok "$d/p.csv" node-01)" -ge 1 ] || { echo "float not accepted"; return 1; }
@@ -171,7 +258,7 @@ probe_body_cap_and_redirect_policy() {
 	local d; d=$(mktmp)
 	printf 'node 0 fault=huge\nnode 1 fault=redirect_same offset_us=2000\nnode 2 fault=redirect_other\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 3 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 4 --interval-ms 50 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 3)" --samples 4 --interval-ms 50 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
 	[ "$(errs "$d/p.csv" node-00)" = body_too_large ] || { echo "huge: $(errs "$d/p.csv" node-00)"; return 1; }
 	[ "$(errs "$d/p.csv" node-01)" = "" ] && [ "$(nok "$d/p.csv" node-01)" -ge 1 ] || { echo "same-host redirect not followed"; return 1; }
@@ -182,7 +269,7 @@ probe_reuse_connection_mode_same_truth() {
 	local d; d=$(mktmp)
 	printf 'node 1 offset_us=40000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 40 --interval-ms 10 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 2)" --samples 40 --interval-ms 10 --timeout 1 \
 		--connection reuse --probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
 	local m; m=$(col "$d/p.csv" node-01 offset_us | median)
 	awk -v m="$m" 'BEGIN{e=m-40000; if(e<0)e=-e; exit !(e<=200)}' || { echo "reuse median $m"; return 1; }
@@ -192,20 +279,21 @@ probe_reuse_connection_mode_same_truth() {
 probe_bad_targets_json_exit2_and_no_csv() {
 	local d rc j; d=$(mktmp)
 	for j in '[]' '{}' 'not json' '[{"node":"a"}]' '[{"node":"a","url":"http://x"},{"node":"a","url":"http://y"}]'; do
-		"$IPT" probe --targets-json "$j" --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
+		"$IPT" probe --kernel-ts off --targets-json "$j" --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
 		[ $rc -eq 2 ] || { echo "targets '$j': exit $rc"; return 1; }
 		[ ! -e "$d/p.csv" ] || { echo "CSV created for '$j'"; return 1; }
 		[ "$(wc -l <"$d/err")" -eq 1 ] || { echo "not one line for '$j': $(cat "$d/err")"; return 1; }
 	done
-	"$IPT" probe --targets-json '[]' --probe-name t --out "$d/p.csv" 2>&1 | grep -qx 'targets must be a non-empty JSON list' || { echo "message"; return 1; }
-	"$IPT" probe --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --samples 0 --probe-name t --out "$d/p.csv" 2>"$d/err"; rc=$?
+	"$IPT" probe --kernel-ts off --targets-json '[]' --probe-name t --out "$d/p.csv" 2>&1 | grep -qx 'targets must be a non-empty JSON list' || { echo "message"; return 1; }
+	"$IPT" probe --kernel-ts off --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --samples 0 --probe-name t --out "$d/p.csv" 2>"$d/err"; rc=$?
 	[ $rc -eq 2 ] && grep -qx "ippantime: probe: bad --samples '0' (integer >= 1)" "$d/err" || { echo "samples 0: $rc $(cat "$d/err")"; return 1; }
-	"$IPT" probe --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --probe-name t 2>"$d/err"; rc=$?
+	"$IPT" probe --kernel-ts off --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --probe-name t 2>"$d/err"; rc=$?
 	[ $rc -eq 2 ] || echo "missing --out: exit $rc"
 }
 
 probe_unwritable_out_dir_one_line_error() {
 	local d rc; d=$(mktmp)
+	# (default --kernel-ts auto: its line would come after the CSV is open, so not here)
 	"$IPT" probe --targets-json '[{"node":"a","url":"http://127.0.0.1:1"}]' --samples 1 --probe-name t \
 		--out "$d/no/such/dir/p.csv" >/dev/null 2>"$d/err"; rc=$?
 	[ $rc -eq 2 ] && [ "$(cat "$d/err")" = "ippantime: probe: cannot write --out '$d/no/such/dir/p.csv': No such file or directory" ] \
@@ -213,15 +301,77 @@ probe_unwritable_out_dir_one_line_error() {
 }
 
 probe_kernel_ts_modes() {
-	local d rc; d=$(mktmp)
+	local d rc why; d=$(mktmp)
+	why="kernel timestamps need netseg's status_ts, not in this build"
 	start_sim "$d" --nodes 1 || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 1 --kernel-ts on --probe-name t --out "$d/p.csv" 2>"$d/err"; rc=$?
-	[ $rc -eq 2 ] && [ "$(wc -l <"$d/err")" -eq 1 ] && grep -q 'not available in this build' "$d/err" && [ ! -e "$d/p.csv" ] \
+	local args=(--targets-json "$(targets_json $SIM_BASE 1)" --samples 3 --interval-ms 20 --probe-name t)
+	# on, in this build (the stand-in): one line with the why, exit 2, no CSV
+	"$IPT" probe "${args[@]}" --kernel-ts on --out "$d/p.csv" >"$d/out" 2>"$d/err"; rc=$?
+	[ $rc -eq 2 ] && [ "$(cat "$d/err")" = "ippantime: probe: --kernel-ts on: $why" ] && [ ! -e "$d/p.csv" ] && [ ! -s "$d/out" ] \
 		|| { echo "on: rc=$rc $(cat "$d/err")"; return 1; }
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 2 --kernel-ts auto --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
-	[ $rc -eq 0 ] && [ "$(grep -c 'kernel timestamps' "$d/err")" -eq 1 ] || { echo "auto: rc=$rc $(cat "$d/err")"; return 1; }
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 2 --kernel-ts off --probe-name t --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
-	[ $rc -eq 0 ] && [ ! -s "$d/err" ] || { echo "off: rc=$rc $(cat "$d/err")"; return 1; }
+	# auto, given or by default: exactly one line, and the probe works on user-space stamps
+	local m
+	for m in "--kernel-ts auto" ""; do
+		# shellcheck disable=SC2086  # $m is zero or two words
+		"$IPT" probe "${args[@]}" $m --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
+		[ $rc -eq 0 ] && [ "$(cat "$d/err")" = "ippantime: kernel timestamps off: $why" ] \
+			|| { echo "auto ($m): rc=$rc $(cat "$d/err")"; return 1; }
+		[ "$(nok "$d/p.csv" node-00)" -eq 3 ] && [ "$(col "$d/p.csv" node-00 k_offset_us | grep -c .)" -eq 0 ] \
+			|| { echo "auto ($m): rows"; return 1; }
+	done
+	# off: not a word about it
+	"$IPT" probe "${args[@]}" --kernel-ts off --out "$d/p.csv" >/dev/null 2>"$d/err"; rc=$?
+	[ $rc -eq 0 ] && [ ! -s "$d/err" ] && [ "$(nok "$d/p.csv" node-00)" -eq 3 ] || { echo "off: rc=$rc $(cat "$d/err")"; return 1; }
+	"$IPT" probe "${args[@]}" --kernel-ts maybe --out "$d/p.csv" 2>"$d/err"; rc=$?
+	[ $rc -eq 2 ] && [ "$(cat "$d/err")" = "ippantime: probe: bad --kernel-ts 'maybe' (auto, on or off)" ] || echo "bad mode: rc=$rc $(cat "$d/err")"
+}
+
+# Against tests/unit/kts_fake.c (a test-only build): its stamps are t_sent + 20 us (when the
+# probe's window opens 2 ms before t_sent) and t_first_byte plus the connection's remote port,
+# so every k cell says which window and which connection the probe passed.
+probe_kernel_ts_stamps_of_the_value_transfer() {
+	local d K=$UNIT_DIR/ippantime-ktsfake; d=$(mktmp)
+	[ -x "$K" ] || { echo "$K not built"; return 1; }
+	# node 1: the value comes from the /time fallback; node 2: after a same-host redirect
+	printf 'node 1 fault=time_only offset_us=7000\nnode 2 fault=redirect_same offset_us=-3000\nnode 3 fault=http500\n' >"$d/sim.conf"
+	start_sim "$d" --nodes 4 --config "$d/sim.conf" || return 1
+	"$K" probe --targets-json "$(targets_json $SIM_BASE 4)" --samples 12 --interval-ms 20 --timeout 1 --kernel-ts on \
+		--probe-name t --out "$d/p.csv" >"$d/out" 2>"$d/err" || { echo "exit $?: $(cat "$d/err")"; return 1; }
+	[ "$(grep -c 'kernel timestamps' "$d/err")" -eq 1 ] && grep -qx 'ippantime: kernel timestamps on (fake: tx=test rx=test)' "$d/err" \
+		|| { echo "stderr: $(cat "$d/err")"; return 1; }
+	local _a node url ok v ts tf k0 k1 krtt koff port nk=0 nmiss=0 d01=0
+	while IFS=, read -r _a _a node url ok _a _a _a _a v _a _a _a _a ts tf _a k0 k1 krtt koff; do
+		if [ "$ok" != 1 ]; then
+			[ -z "$k0$k1$krtt$koff" ] || { echo "$node: k cells on a failed row"; return 1; }
+			continue
+		fi
+		[ -n "$k0" ] || { nmiss=$((nmiss + 1)); [ -z "$k1$krtt$koff" ] || { echo "$node: half-filled k cells"; return 1; }; continue; }
+		nk=$((nk + 1))
+		[ "$node" = node-01 ] && d01=$((d01 + 1))
+		port=${url#http://127.0.0.1:}
+		port=${port%%/*}
+		[ "$k0" -eq $((ts + 20000)) ] || { echo "$node: k_t0 $k0, t_sent $ts: window not [t_sent - 2 ms, ...] of this transfer"; return 1; }
+		[ "$k1" -eq $((tf + port)) ] || { echo "$node: k_t1 $k1, t_first_byte $tf, port $port: wrong connection or window end"; return 1; }
+		[ "$krtt" = "$(( (k1 - k0) / 1000 )).$(printf %03d $(( (k1 - k0) % 1000 )))" ] || { echo "$node: k_rtt_us $krtt"; return 1; }
+		[ "$koff" -eq $(( v - (k0 + k1) / 2 / 1000 )) ] || { echo "$node: k_offset_us $koff"; return 1; }
+	done < <(tail -n +2 "$d/p.csv" | tr -d '\r')
+	# node-03 fails (HTTP 500), the others give 12 values each; the fake finds nothing on
+	# every 4th take
+	[ $((nk + nmiss)) -ge 30 ] && [ "$nmiss" -ge 5 ] && [ "$d01" -ge 5 ] || { echo "rows with stamps $nk, without $nmiss, node-01 $d01"; return 1; }
+	# the summary: both offsets per node, and the lost records
+	local k50; k50=$(col "$d/p.csv" node-01 k_offset_us | grep . | median | awk '{ printf "%d", $1 }')
+	grep -Eq "^node-01 .*\| source=/time \| k_off_us p50=$k50 user-k_us p50=-?[0-9]+ k_samples=$d01$" "$d/out" \
+		|| { echo "summary: $(grep node-01 "$d/out"), k p50 $k50 from $d01 rows"; return 1; }
+	grep -q '^node-03: NO VALID SAMPLES' "$d/out" || { echo "node-03 summary"; return 1; }
+	grep -qx 'kernel timestamps: 3 records lost (status_ts ring buffer full); those samples have no k_\* values' "$d/out" \
+		|| { echo "no lost line: $(cat "$d/out")"; return 1; }
+	# --json, and auto: on when the kernel side opens
+	"$K" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 4 --interval-ms 20 --json --probe-name t \
+		--out "$d/j.csv" >"$d/j.json" 2>"$d/err" || { echo "json exit $?"; return 1; }
+	grep -qx 'ippantime: kernel timestamps on (fake: tx=test rx=test)' "$d/err" || { echo "auto: $(cat "$d/err")"; return 1; }
+	tr -d ' \n' <"$d/j.json" | grep -q '"kernel_ts":{"mode":"auto","on":true,"hooks":"fake:tx=testrx=test","lost":3}' \
+		&& grep -q '"k_off_us_p50": -\?[0-9]' "$d/j.json" && grep -q '"user_minus_k_us_p50": -\?[0-9]' "$d/j.json" \
+		|| echo "json: $(tr -d ' \n' <"$d/j.json" | cut -c1-300)"
 }
 
 probe_inventory_settings_and_flags_win() {
@@ -233,13 +383,13 @@ servers:
 http: {base_port: $SIM_BASE, timeout_sec: 1}
 probe: {samples: 4, interval_ms: 10}
 Y
-	"$IPT" probe --inventory "$d/inv.yaml" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
+	"$IPT" probe --kernel-ts off --inventory "$d/inv.yaml" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
 	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 12 ] || { echo "inventory samples not used"; return 1; }
-	"$IPT" probe --inventory "$d/inv.yaml" --samples 2 --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
+	"$IPT" probe --kernel-ts off --inventory "$d/inv.yaml" --samples 2 --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
 	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 6 ] || { echo "--samples did not win"; return 1; }
 	# --targets-file with --inventory: the file's targets, the inventory's settings
 	targets_json $SIM_BASE 1 >"$d/t.json"
-	"$IPT" probe --inventory "$d/inv.yaml" --targets-file "$d/t.json" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
+	"$IPT" probe --kernel-ts off --inventory "$d/inv.yaml" --targets-file "$d/t.json" --probe-name t --out "$d/p.csv" >/dev/null || { echo "exit $?"; return 1; }
 	[ "$(tail -n +2 "$d/p.csv" | wc -l)" -eq 4 ] || echo "--targets-file: $(tail -n +2 "$d/p.csv" | wc -l) rows"
 }
 
@@ -259,7 +409,7 @@ probe_progress_line_only_on_terminal() {
 probe_sigterm_keeps_whole_rounds_exit_130() {
 	local d pid rc; d=$(mktmp)
 	start_sim "$d" --nodes 3 || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 3)" --samples 100000 --interval-ms 10 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 3)" --samples 100000 --interval-ms 10 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >"$d/out" 2>"$d/err" &
 	pid=$!
 	IPT_PIDS+=("$pid")
@@ -274,22 +424,26 @@ probe_sigterm_keeps_whole_rounds_exit_130() {
 	grep -q '^=== PROBE SUMMARY \[t\] ===$' "$d/out" || echo "no summary after SIGTERM"
 }
 
-probe_sim_service_delay_shows_in_rtt() {
+probe_sim_service_delay_in_rtt_and_half_in_offset() {
 	local d; d=$(mktmp)
 	printf 'node 1 delay_ms=40\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 2 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 2)" --samples 5 --interval-ms 100 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 2)" --samples 5 --interval-ms 100 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
 	[ "$(nok "$d/p.csv" node-01)" -ge 1 ] || { echo "no ok sample"; return 1; }
 	colnb "$d/p.csv" node-01 rtt_ms | awk '$1 < 40 { bad = 1 } END { exit bad }' \
-		|| echo "rtt below the 40 ms service delay: $(colnb "$d/p.csv" node-01 rtt_ms | tr '\n' ' ')"
+		|| { echo "rtt below the 40 ms service delay: $(colnb "$d/p.csv" node-01 rtt_ms | tr '\n' ' ')"; return 1; }
+	# the delay is spent before the clock read (request, work, read, reply): the honest
+	# mid-point sees the node ahead by half of it, 20 ms (+ the sim's ms timer granularity)
+	local m; m=$(col "$d/p.csv" node-01 offset_us | median)
+	awk -v m="$m" 'BEGIN { exit !(m >= 19000 && m <= 22000) }' || echo "offset with a 40 ms service delay: $m us, expected ~ +20000"
 }
 
 probe_sim_drift_recovered_as_offset_slope() {
 	local d; d=$(mktmp)
 	printf 'node 0 drift_ppm=20000\n' >"$d/sim.conf"
 	start_sim "$d" --nodes 1 --config "$d/sim.conf" || return 1
-	"$IPT" probe --targets-json "$(targets_json $SIM_BASE 1)" --samples 50 --interval-ms 20 --timeout 1 \
+	"$IPT" probe --kernel-ts off --targets-json "$(targets_json $SIM_BASE 1)" --samples 50 --interval-ms 20 --timeout 1 \
 		--probe-name t --out "$d/p.csv" >/dev/null || { echo "probe exit $?"; return 1; }
 	# slope between the medians of the first and last 10 ok samples, in ppm (20000 injected)
 	awk -F, 'NR > 1 && $5 == "1" { n++; t[n] = substr($6, 5) / 1000; o[n] = $11 }

@@ -8,13 +8,14 @@
 
 #include "csvio.h"
 
-static void header_is_13_columns_plus_error_crlf(void **st)
+static void header_is_13_columns_then_ours_crlf(void **st)
 {
 	struct strbuf b = {0};
 	(void)st;
 	csv_header(&b);
 	assert_string_equal(b.p, "probe,sample_idx,node,url,ok,t0_wall_ns,t1_wall_ns,rtt_ms,mid_wall_us,"
-				 "ippan_time_us,offset_us,jitter_us,monotonic_backwards,error\r\n");
+				 "ippan_time_us,offset_us,jitter_us,monotonic_backwards,error,t_sent_wall_ns,"
+				 "t_first_byte_wall_ns,midpoint,k_t0_wall_ns,k_t1_wall_ns,k_rtt_us,k_offset_us\r\n");
 	sb_free(&b);
 }
 
@@ -66,7 +67,7 @@ static void unterminated_quote_is_an_error(void **st)
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(header_is_13_columns_plus_error_crlf),
+		cmocka_unit_test(header_is_13_columns_then_ours_crlf),
 		cmocka_unit_test(quoting_only_when_needed),
 		cmocka_unit_test(reader_round_trips_and_handles_lf),
 		cmocka_unit_test(unterminated_quote_is_an_error),
