@@ -28,7 +28,7 @@
 static const char usage[] =
 	"usage: ippantime sim [--nodes N] [--base-port P] [--config FILE] [--field F]\n"
 	"                     [--status-path P] [--duration S] [--seed N] [--ready-file F]\n"
-	"                     [--threads T] [--split-writes]\n"
+	"                     [--threads T] [--split-writes] [--bind ADDR]\n"
 	"\n"
 	"Serve N simulated nodes on 127.0.0.1:P..P+N-1 (default 40 from 8080). Node i answers\n"
 	"GET <status-path> with {\"<field>\": <clock_us>, ...} and GET /time with\n"
@@ -36,6 +36,8 @@ static const char usage[] =
 	"Prints one line per node (its url and truth), then 'ready'. Stops on SIGINT/SIGTERM or\n"
 	"after --duration seconds. --threads T serves the nodes from T event loops (default 2).\n"
 	"--split-writes: every node as with split_writes=1 (below).\n"
+	"--bind ADDR: listen on this IPv4 address instead of 127.0.0.1 (a lab's VM address), or on\n"
+	"'::' (dual stack: IPv4 clients reach the nodes on IPv6 sockets, as on many real hosts).\n"
 	"\n"
 	"A node reads its clock once per request, after the service delay, right before it writes\n"
 	"the reply: that read is what a probe's mid-point estimates. With delay_ms=N the honest\n"
@@ -415,15 +417,23 @@ static void on_timer(struct simthr *s, struct conn *c)
 	}
 }
 
-static int listen_on(long port)
+/* bind4: the IPv4 address (network order); dual: [::] accepting IPv4 too */
+static int listen_on(uint32_t bind4, int dual, long port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+	int one = 1, zero = 0;
+	int fd = socket(dual ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr *sa = dual ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
+	socklen_t salen = dual ? sizeof(a6) : sizeof(a);
+	a.sin_addr.s_addr = bind4;
+	a6.sin6_addr = in6addr_any;
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024)) {
+	if (dual)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, sa, salen) || listen(fd, 1024)) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -513,14 +523,16 @@ int cmd_sim(int argc, char **argv)
 		{"status-path", required_argument, 0, 's'}, {"duration", required_argument, 0, 'd'},
 		{"seed", required_argument, 0, 'S'},    {"ready-file", required_argument, 0, 'r'},
 		{"threads", required_argument, 0, 'T'}, {"split-writes", no_argument, 0, 'W'},
-		{"help", no_argument, 0, 'h'},
+		{"bind", required_argument, 0, 'b'},    {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct sim s = {.n = 40, .base_port = 8080};
 	const char *config = NULL, *ready_file = NULL, *field = NULL, *spath = NULL;
 	double duration = 0;
 	long seed = 1, v;
-	int c, nodes_given = 0, port_given = 0, rc = 0, nthreads = 2, split_all = 0;
+	int c, nodes_given = 0, port_given = 0, rc = 0, nthreads = 2, split_all = 0, dual = 0;
+	uint32_t bind4 = htonl(INADDR_LOOPBACK);
+	char host[INET_ADDRSTRLEN + 2] = "127.0.0.1";
 	int64_t end_ns = 0;
 	struct rlimit rl;
 	struct simthr *thr = NULL;
@@ -572,6 +584,17 @@ int cmd_sim(int argc, char **argv)
 			nthreads = (int)v;
 			break;
 		case 'W': split_all = 1; break;
+		case 'b':
+			if (!strcmp(optarg, "::")) {
+				dual = 1;
+				snprintf(host, sizeof(host), "[::]");
+			} else if (inet_pton(AF_INET, optarg, &bind4) == 1) {
+				snprintf(host, sizeof(host), "%s", optarg);
+			} else {
+				ipt_err("sim: bad --bind '%s' (an IPv4 address, or :: for dual stack)", optarg);
+				return IPT_EXIT_USAGE;
+			}
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: return ipt_getopt_error("sim", c, argv);
 		}
@@ -632,9 +655,9 @@ int cmd_sim(int argc, char **argv)
 		struct epoll_event e = {.events = EPOLLIN};
 		if (s.nodes[i].fault == F_DOWN)
 			continue;
-		s.nodes[i].lfd = listen_on(s.base_port + i);
+		s.nodes[i].lfd = listen_on(bind4, dual, s.base_port + i);
 		if (s.nodes[i].lfd < 0) {
-			ipt_err("sim: cannot listen on 127.0.0.1:%ld: %s", s.base_port + i, strerror(errno));
+			ipt_err("sim: cannot listen on %s:%ld: %s", host, s.base_port + i, strerror(errno));
 			rc = IPT_EXIT_FAIL;
 			goto out;
 		}
@@ -651,14 +674,14 @@ int cmd_sim(int argc, char **argv)
 	}
 	for (long i = 0; i < s.n; i++) {
 		struct simnode *nd = &s.nodes[i];
-		printf("node-%02ld http://127.0.0.1:%ld offset_us=%" PRId64 " drift_ppm=%g jitter_us=%" PRId64
+		printf("node-%02ld http://%s:%ld offset_us=%" PRId64 " drift_ppm=%g jitter_us=%" PRId64
 		       " step_at_ms=%" PRId64 " step_at_req=%" PRId64 " step_us=%" PRId64 " delay_ms=%" PRId64
 		       " fault=%s fault_every=%ld split_writes=%d\n",
-		       i, s.base_port + i, nd->offset_us, nd->drift_ppm, nd->jitter_us, nd->step_at_ms,
+		       i, host, s.base_port + i, nd->offset_us, nd->drift_ppm, nd->jitter_us, nd->step_at_ms,
 		       nd->step_at_req, nd->step_us, nd->delay_ms, fault_names[nd->fault], nd->fault_every,
 		       nd->split_writes);
 	}
-	printf("ready: %ld nodes on 127.0.0.1:%ld..%ld (%s field '%s')\n", s.n, s.base_port,
+	printf("ready: %ld nodes on %s:%ld..%ld (%s field '%s')\n", s.n, host, s.base_port,
 	       s.base_port + s.n - 1, s.status_path, s.field);
 	fflush(stdout);
 	if (ready_file) {

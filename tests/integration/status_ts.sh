@@ -22,12 +22,13 @@ done
 t_netns_pair s o 198.18.40.1 198.18.40.2 || { fail status_ts_setup "cannot create namespaces"; exit 1; }
 NSS=$(ns s)
 
-# sim NAME BASE NODES CONFIG-LINES: ippantime sim in namespace s
+# sim NAME BASE NODES CONFIG-LINES [SIM-ARGS...]: ippantime sim in namespace s
 sim() {
 	local name=$1 base=$2 nodes=$3
 	printf '%b' "$4" >"$T_TMP/$name.conf"
+	shift 4
 	t_bg "$T_TMP/$name.sim" ip netns exec "$NSS" "$IPT" sim --config "$T_TMP/$name.conf" \
-		--nodes "$nodes" --base-port "$base" --ready-file "$T_TMP/$name.simready" --duration 300
+		--nodes "$nodes" --base-port "$base" --ready-file "$T_TMP/$name.simready" --duration 300 "$@"
 	eval "simpid_$name=$T_LAST_PID"
 	t_wait_file "$T_TMP/$name.simready" 10
 }
@@ -175,6 +176,14 @@ inc=$(jq -r 'select(.type=="incomplete") | "\(.why):\(.last_stage)"' "$T_TMP/mut
 check status_ts_unanswered_request_is_incomplete \
 	"$(exch mute | wc -l) exchanges, incomplete: [$inc] (want 0 and 2 ending at rx)" \
 	test "$(exch mute | wc -l),$(jq -r 'select(.type=="incomplete" and .last_stage=="rx") | .why' "$T_TMP/mute.json" | wc -l)" = "0,2"
+
+# 7b. a node listening on [::]: IPv4 clients on IPv6 sockets are traced too
+sim dual $((P + 30)) 1 "all delay_ms=1\n" --bind :: || fail status_ts_setup "dual-stack sim never ready"
+sts dual --port $((P + 30)) || exit 1
+get 4 "http://127.0.0.1:$((P + 30))/status" >/dev/null
+t_stop "$pid_dual" INT
+check status_ts_dual_stack_node "$(exch dual | wc -l) exchanges (want 4), addresses $(exch dual '| "\(.local)<-\(.remote)"' | sort -u | tr '\n' ' ')" \
+	test "$(exch dual | wc -l),$(exch dual '| "\(.local)<-\(.remote)"' | sort -u | tr -d '"')" = "4,127.0.0.1<-127.0.0.1"
 
 # 8. a flood: every request an exchange, nothing lost
 sts flood --port $P || exit 1
