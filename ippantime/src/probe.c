@@ -483,12 +483,16 @@ static void run_rounds(struct probe *p)
 			continue;
 		}
 		deadline = k < p->samples ? start + k * ivl : now + 100000000LL;
-		if (p->active > 0 && deadline - now >= 1000000) {
-			int64_t ms = (deadline - now) / 1000000;
-			curl_multi_poll(p->multi, NULL, 0, (int)(ms > 100 ? 100 : ms), NULL);
+		if (p->active > 0) {
+			/* Requests in flight: watch their sockets up to the next round, rounded up
+			 * to whole milliseconds (all libcurl can wait). A reply is then read, and its
+			 * first byte stamped, when it comes: that stamp is half the mid-point. The
+			 * next round may start up to 1 ms late; its own schedule stays absolute. */
+			int64_t ms = (deadline - now + 999999) / 1000000;
+			curl_multi_poll(p->multi, NULL, 0, (int)(ms > 100 ? 100 : ms < 1 ? 1 : ms), NULL);
 		} else if (k < p->samples) {
-			/* Sub-millisecond remainder (or nothing in flight): sleep to the absolute
-			 * deadline so rounds do not accumulate drift. */
+			/* Nothing in flight: sleep to the absolute deadline so rounds do not
+			 * accumulate drift. */
 			struct timespec ts = {.tv_sec = deadline / 1000000000LL,
 					      .tv_nsec = deadline % 1000000000LL};
 			if (deadline - now > 100000000LL) {
