@@ -5,6 +5,9 @@
 #   P1 exec -> ready (median)            P2 peak RSS (VmHWM)
 #   P3 ns per program run (bpf_stats)    P4 UDP packet rate, tracer on / off
 #   P5 records lost while tracing a ping flood
+#   P7 ippantime_offsets: median |offset error| of the probe's kernel and
+#      user-space mid-points against ippantime sim's truth, idle and beside
+#      a CPU hog, over a veth pair
 #   analyze_parse: netseg analyze's log parsers, lines/s of JSON and text
 #   (user space only; BENCH_PARSE_LINES lines per log, default 1000000)
 # BENCH_TOOLS picks tracers (default: all), e.g. BENCH_TOOLS=tun_tx_to_kvm_irq.
@@ -15,7 +18,7 @@ source tests/lib.sh
 RUNS=${BENCH_RUNS:-10}
 FLOOD=${BENCH_FLOOD:-20000}
 UDP=${BENCH_UDP:-300000}
-TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector status_ts tun_tx_to_kvm_irq analyze_parse}
+TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector status_ts tun_tx_to_kvm_irq analyze_parse ippantime_offsets}
 FLOODER=${OUTPUT:-$PWD/.output}/bench/udp_flood
 PARSE_BENCH=${OUTPUT:-$PWD/.output}/bench/analyze_parse
 A=198.18.40.1
@@ -168,6 +171,69 @@ if want tun_tx_to_kvm_irq; then
 	t_lab_up "$LAB" || { echo "bench: lab up failed: $(head -c 300 "$T_TMP/$LAB.uperr")" >&2; exit 1; }
 	bench_on_lab
 	bench_tracer "$LAB-rhost" tun_tx_to_kvm_irq tki_ chain 1 -d vnet0 --protocol icmp
+fi
+# P7: one probe run, both mid-points from the same samples: the kernel's
+# (status_ts linked in) and user space's, against the sim's programmed
+# offsets. A node reads its clock at the end of its service (which
+# status_ts --port measures on the node), so the error is also shown less
+# half of it. The sim runs on CPU 1, the probe on CPU 0: first alone, then
+# beside two busy loops on CPU 0 at a higher priority (nice -10: at equal
+# priority the scheduler's wake-up preemption keeps the probe's stamps as
+# they were), which delay the probe's wake-ups, not the kernel's stamps.
+if want ippantime_offsets; then
+	IPT=${OUTPUT:-$PWD/.output}/ippantime/ippantime
+	t_netns_pair po pn 198.18.41.1 198.18.41.2 || exit 1
+	printf 'node 0 offset_us=0\nnode 1 offset_us=-7000\nnode 2 offset_us=30000\nnode 3 offset_us=500\n' >"$T_TMP/p7.conf"
+	t_bg "$T_TMP/p7.sim" ip netns exec "$(ns pn)" taskset -c 1 "$IPT" sim --bind 198.18.41.2 --nodes 4 \
+		--base-port 8080 --config "$T_TMP/p7.conf" --ready-file "$T_TMP/p7.simready"
+	p7_sim=$T_LAST_PID
+	t_wait_file "$T_TMP/p7.simready" 10
+	p7_targets=$(for i in 0 1 2 3; do printf '{"node":"node-%02d","url":"http://198.18.41.2:%d"},' $i $((8080 + i)); done)
+	p7_targets="[${p7_targets%,}]"
+	# p7_run TAG: median |error| (us) of k_offset_us and offset_us, and of
+	# both less the node's service/2 (the sample joined to the node's
+	# exchange whose request arrived inside its kernel interval)
+	p7_run() {
+		local node
+		rm -f "$T_TMP/p7.node.ready"
+		t_bg "$T_TMP/p7.$1.node" "$NETSEG_BIN/status_ts" -j --netns "$(ns pn)" --port 8080-8083 \
+			--ready-file "$T_TMP/p7.node.ready"
+		node=$T_LAST_PID
+		t_wait_file "$T_TMP/p7.node.ready" 10
+		ip netns exec "$(ns po)" taskset -c 0 "$IPT" probe --targets-json "$p7_targets" --samples 300 \
+			--interval-ms 20 --kernel-ts on --probe-name p7 --out "$T_TMP/p7.$1.csv" >/dev/null 2>&1
+		t_stop "$node" INT
+		jq -r 'select(.type=="exchange") | "\(.local_port) \(.rx_wall_ns) \(.service_ns)"' "$T_TMP/p7.$1.node" >"$T_TMP/p7.$1.svc"
+		tr -d '\r' <"$T_TMP/p7.$1.csv" | awk -F, '
+			BEGIN { t["node-00"] = 0; t["node-01"] = -7000; t["node-02"] = 30000; t["node-03"] = 500 }
+			function mag(x) { return x < 0 ? -x : x }
+			NR == FNR { split($0, f, " "); port[NR] = f[1]; rx[NR] = f[2]; svc[NR] = f[3]; n = NR; next }
+			FNR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+			$h["ok"] == 1 && $h["k_offset_us"] != "" {
+				k = $h["k_offset_us"] - t[$h["node"]]; u = $h["offset_us"] - t[$h["node"]]; p = 8080 + substr($h["node"], 6)
+				for (i = 1; i <= n; i++)
+					if (port[i] == p && rx[i] >= $h["k_t0_wall_ns"] && rx[i] <= $h["k_t1_wall_ns"]) {
+						half = svc[i] / 2000
+						print mag(k), mag(u), mag(k - half), mag(u - half), half
+						break
+					}
+			}' "$T_TMP/p7.$1.svc" - >"$T_TMP/p7.$1.err"
+		printf '  %-36s kernel %s us, user space %s us; less service/2 (median %s us): kernel %s us, user space %s us (%s samples)\n' "$2" \
+			"$(awk '{print $1}' "$T_TMP/p7.$1.err" | median)" "$(awk '{print $2}' "$T_TMP/p7.$1.err" | median)" \
+			"$(awk '{print $5}' "$T_TMP/p7.$1.err" | median)" \
+			"$(awk '{print $3}' "$T_TMP/p7.$1.err" | median)" "$(awk '{print $4}' "$T_TMP/p7.$1.err" | median)" \
+			"$(wc -l <"$T_TMP/p7.$1.err")"
+	}
+	echo "== P7 ippantime probe offsets over veth, 4 sim nodes (median |error|; goals: kernel <= 20, user <= 50) =="
+	p7_run idle "idle"
+	hogs=()
+	for _ in 1 2; do
+		nice -n -10 taskset -c 0 sh -c 'while :; do :; done' &
+		hogs+=($!)
+	done
+	p7_run hog "beside two busy loops (nice -10)"
+	for h in "${hogs[@]}"; do kill "$h"; wait "$h" 2>/dev/null; done
+	t_stop "$p7_sim" TERM
 fi
 # netseg analyze reads six logs per measurement, of up to millions of lines:
 # the goal is >= 1 M lines/s for each format
