@@ -144,4 +144,13 @@ struct netseg_pktfilter {
 #define NETSEG_ICMP_ECHOREPLY 0
 #define NETSEG_ICMP_ECHO 8
 
+/* Latency histograms, the same in the kernel's per-CPU maps and in user
+ * space (Prometheus buckets): bucket 0 holds values below 1024 ns; then two
+ * buckets per octave [2^l, 1.5 * 2^l) and [1.5 * 2^l, 2^(l+1)) for l = 10
+ * .. 33 (1.024 us .. 17 s); the last holds the rest (+Inf). Bucket
+ * 1 + 2 * (l - 10) + h has the upper bound 2^l * (h ? 2 : 1.5) ns. */
+#define NETSEG_HIST_MIN_LOG2 10
+#define NETSEG_HIST_MAX_LOG2 33
+#define NETSEG_HIST_BUCKETS (2 + 2 * (NETSEG_HIST_MAX_LOG2 - NETSEG_HIST_MIN_LOG2 + 1))
+
 #endif /* NETSEG_H */
