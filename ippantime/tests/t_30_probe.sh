@@ -61,6 +61,10 @@ err_us() { col "$1" "$2" offset_us | awk -v t="$3" '$1 != "" { print $1 - t }'; 
 within() { awk -v m="$1" -v b="$2" 'BEGIN { if (m < 0) m = -m; exit !(m != "nan" && m <= b) }'; }
 
 probe_honest_offsets_within_50us_fresh_and_reuse() {
+	# under ASan+UBSan the sim spends several times longer between its clock read and its
+	# write, and the probe in its callbacks: the 50 us are for the optimized build
+	local honest_limit=50
+	[ "${IPPANTIME_SANITIZE:-0}" = 1 ] && honest_limit=250
 	local d i mode; d=$(mktmp)
 	local truth=(0 15000 -250000 3000000)
 	printf 'node 0 offset_us=0\nnode 1 offset_us=15000\nnode 2 offset_us=-250000\nnode 3 offset_us=3000000\n' >"$d/sim.conf"
@@ -80,7 +84,7 @@ probe_honest_offsets_within_50us_fresh_and_reuse() {
 		done
 		# over all samples: within 50 us (the classic mid-point is +100..+200 us off here on
 		# fresh connections, by half the handshake)
-		within "$(median <"$d/$mode.err")" 50 || { echo "$mode: median error $(median <"$d/$mode.err") us over all nodes"; return 1; }
+		within "$(median <"$d/$mode.err")" "$honest_limit" || { echo "$mode: median error $(median <"$d/$mode.err") us over all nodes (limit $honest_limit)"; return 1; }
 	done
 }
 

@@ -8,6 +8,11 @@ source "$(dirname "$0")/../lib.sh"
 IPT=${IPPANTIME_BIN:-${OUTPUT:-$PWD/.output}/ippantime/ippantime}
 P=$((20000 + $$ % 20000 + 100))
 N=40
+# The kernel's residual is the node's time from its clock read to its write,
+# the user space's adds the probe's callbacks: under ASan+UBSan both run
+# several times slower, and the bounds for the optimized build do not apply.
+KLIM=20 ULIM=50
+[ "${SANITIZE:-}" = 1 ] && KLIM=60 ULIM=250
 
 if ! is_root; then
 	skip ippantime_kts "needs root (BPF; and a user to drop to)"
@@ -90,8 +95,8 @@ kr=$(awk '{print $1 - $3}' "$T_TMP/errs" | med)
 ur=$(awk '{print $2 - $3}' "$T_TMP/errs" | med)
 echo "    ippantime_kts: median offset error on loopback: kernel $ke us, user space $ue us; the node's service/2 $half us; less that: kernel $kr us, user space $ur us"
 check ippantime_kts_offsets_match_the_truth \
-	"$joined of $((2 * N)) samples joined to the node's exchanges; after service/2: kernel $kr us (|.| <= 20), user space $ur us (|.| <= 50)" \
-	test "$joined" -ge $((2 * N * 9 / 10)) -a "${kr#-}" -le 20 -a "${ur#-}" -le 50
+	"$joined of $((2 * N)) samples joined to the node's exchanges; after service/2: kernel $kr us (|.| <= $KLIM), user space $ur us (|.| <= $ULIM)" \
+	test "$joined" -ge $((2 * N * 9 / 10)) -a "${kr#-}" -le $KLIM -a "${ur#-}" -le $ULIM
 
 # 2. without privileges: auto falls back and says so once; on refuses
 run nobody noauto --kernel-ts auto
