@@ -279,14 +279,22 @@ static void tiers_clear(struct metrics *m)
 static void tier_add(struct metrics *m, const char *stage, const char *tier, const char *hook)
 {
 	struct tier_row *rows = realloc(m->tiers, (size_t)(m->n_tiers + 1) * sizeof(*rows));
+	struct tier_row *r;
 
 	if (!rows)
 		return;
 	m->tiers = rows;
-	rows[m->n_tiers].stage = strdup(stage);
-	rows[m->n_tiers].tier = strdup(tier);
-	rows[m->n_tiers].hook = strdup(hook);
-	m->n_tiers++;
+	r = &rows[m->n_tiers];
+	r->stage = strdup(stage);
+	r->tier = strdup(tier);
+	r->hook = strdup(hook);
+	if (r->stage && r->tier && r->hook) {
+		m->n_tiers++;
+		return;
+	}
+	free(r->stage);
+	free(r->tier);
+	free(r->hook);
 }
 
 void metrics_tiers(struct metrics *m, const struct tier_plan *plan)

@@ -85,9 +85,8 @@ static int tracer_metrics_open(struct tracer *t)
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		 const struct tier_tool *stages)
 {
-	int rc;
-
 	char err[512];
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->tool = tool;
