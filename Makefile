@@ -55,6 +55,9 @@ endif
 USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SAN) $(INCLUDES)
 # static archives from Debian's libbpf-dev, libelf-dev, zlib1g-dev, libzstd-dev
 BPF_LIBS := -lbpf -lelf -lz -lzstd -lm
+# user/lib/metrics.c serves --metrics with libevent's evhttp (libevent-dev);
+# everything that links $(LIB_OBJS) needs them
+LIB_LIBS := -levent_extra -levent_core -lpthread $(BPF_LIBS)
 
 HAVE_IPPANTIME := $(wildcard ippantime/Makefile)
 
@@ -94,13 +97,13 @@ $(OUTPUT)/tools/%.o: tools/%.c $(wildcard tools/*.h tools/*/*.h) $(wildcard user
 
 $(OUTPUT)/bin/%: $(OUTPUT)/%.o $(LIB_OBJS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(LIB_LIBS) -o $@
 
 # tools/measure/env.c reads its environment file with libyaml (static archive
 # from Debian's libyaml-dev)
 $(OUTPUT)/bin/netseg: $(NETSEG_OBJS) $(LIB_OBJS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ -lyaml $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ -lyaml $(LIB_LIBS) -o $@
 
 # `ippantime probe --kernel-ts` is status_ts's client role, linked in from this archive
 STS_CLIENT_LIB := $(OUTPUT)/libstatus_ts_client.a
@@ -122,7 +125,7 @@ ippantime: $(STS_CLIENT_LIB)
 # ---- tests ------------------------------------------------------------------
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit -Itools $< $(LIB_OBJS) $(TEST_OBJS) -lcmocka $(TEST_LIBS) $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/tests -Itests/unit -Itools $< $(LIB_OBJS) $(TEST_OBJS) -lcmocka $(TEST_LIBS) $(LIB_LIBS) -o $@
 
 # the analyze log parsers' test links them (they are netseg's, not lib's)
 ANALYZE_PARSE_OBJS := $(patsubst tools/%.c,$(OUTPUT)/tools/%.o,$(wildcard tools/analyze/parse*.c))
@@ -163,7 +166,7 @@ $(foreach p,$(VMTEST_BPF),$(eval $(OUTPUT)/vmtest/$(p): $(OUTPUT)/vmtest/$(p).sk
 
 $(OUTPUT)/vmtest/%: tests/vmtest/%.c $(LIB_OBJS) $(wildcard tests/vmtest/*.h) | $(OUTPUT)/vmtest
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/vmtest -Itests/vmtest -static $< $(LIB_OBJS) $(BPF_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/vmtest -Itests/vmtest -static $< $(LIB_OBJS) $(LIB_LIBS) -o $@
 
 vmtest-progs: $(VMTEST_BINS)
 

@@ -20,6 +20,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/ksyms.h"
+#include "lib/metrics.h"
 #include "lib/span.h"
 #include "lib/tracer.h"
 
@@ -332,7 +333,7 @@ static void emit_echo(struct tracer *t, const struct idd_echo *e)
 		env.frees_not_drops++;
 	ifname_of(rx_if, p[IDD_REQ_RX].ifname);
 	ifname_of(tx_if, p[IDD_REQ_TX].ifname);
-	out_begin(r, "echo");
+	out_begin_event(r, "echo");
 	add_header(t, r, e, p[IDD_REQ_RX].ts_ns);
 	out_str(r, "rx_if", NULL, rx_if, 0);
 	out_str(r, "tx_if", NULL, tx_if, 0);
@@ -358,6 +359,7 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, const char *de
 	enum drop_class cls;
 	char rbuf[32], sbuf[192], ifname[17];
 	struct out_rec *r = &rec;
+	const char *why = "unknown"; /* netseg_drops_total's reason */
 
 	if (!p[IDD_REQ_TX].ts_ns)
 		cls = DROP_REQ_INSIDE;
@@ -366,7 +368,7 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, const char *de
 	else
 		cls = DROP_REP_INSIDE;
 	env.drops[cls]++;
-	out_begin(r, "drop");
+	out_begin_event(r, "drop");
 	out_str(r, "banner", NULL, "DROP", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	add_header(t, r, e, p[IDD_REQ_RX].ts_ns);
 	out_str(r, "class", NULL, class_keys[cls], OUT_TEXT_HIDE);
@@ -376,10 +378,11 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, const char *de
 	if (f->match) {
 		if (f->has_reason) {
 			count_reason(f->reason);
-			out_str(r, "reason", NULL, reason_name(f->reason, rbuf, sizeof(rbuf)),
-				OUT_TEXT_NEWLINE);
+			why = reason_name(f->reason, rbuf, sizeof(rbuf));
+			out_str(r, "reason", NULL, why, OUT_TEXT_NEWLINE);
 			out_u64(r, "reason_code", NULL, f->reason, OUT_TEXT_HIDE);
 		} else {
+			why = "not_provided";
 			env.drops_no_reason++;
 			out_str(r, "reason", NULL, "not provided by this kernel", OUT_TEXT_NEWLINE);
 		}
@@ -397,6 +400,7 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, const char *de
 	}
 	add_points_json(t, r, e);
 	out_emit(r);
+	metrics_count_add(metrics_default(), "drops", class_keys[cls], why, 1);
 }
 
 static void emit_point(struct tracer *t, const struct idd_echo *e, unsigned point)
@@ -407,7 +411,7 @@ static void emit_point(struct tracer *t, const struct idd_echo *e, unsigned poin
 	if (point >= IDD_N_POINTS)
 		return;
 	ifname_of(ifname, e->st[point].ifname);
-	out_begin(r, "point");
+	out_begin_event(r, "point");
 	out_str(r, "banner", NULL, "POINT", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	add_header(t, r, e, e->st[point].ts_ns);
 	out_str(r, "point", NULL, point_text[point], OUT_TEXT_BARE);

@@ -334,7 +334,7 @@ static void emit_echo(struct ctx *c, const struct rtt_echo *e)
 {
 	struct out_rec *r = &rec;
 
-	out_begin(r, "echo");
+	out_begin_event(r, "echo");
 	add_header(c, r, e, "=== ICMP RTT");
 	out_str(r, "banner_end", NULL, "===", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	add_stages(c, r, e);
@@ -353,7 +353,7 @@ static void emit_incomplete(struct ctx *c, const struct rtt_echo *e, const char 
 	for (int i = 0; i < RTT_N_STAGES; i++)
 		if (e->st[i].ts_ns && e->st[i].ts_ns >= e->st[last].ts_ns)
 			last = i;
-	out_begin(r, "incomplete");
+	out_begin_event(r, "incomplete");
 	add_header(c, r, e, "=== ICMP RTT INCOMPLETE");
 	out_str(r, "why", NULL, why, 0);
 	out_str(r, "last_stage", "last-stage", stage_names[last], 0);

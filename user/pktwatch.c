@@ -130,7 +130,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	env.stage_count[e->stage < PW_STAGE_MAX ? e->stage : 0]++;
 	env.tier_count[e->tier < NETSEG_TIER_MAX ? e->tier : 0]++;
 
-	out_begin(&r, "pkt");
+	out_begin_event(&r, "pkt");
 	out_wall(&r, "wall_ns", NULL, tracer_wall(t, e->ts_ns),
 		 t->opts->timestamp ? OUT_TEXT_BARE : OUT_TEXT_HIDE);
 	out_u64(&r, "ts_ns", NULL, e->ts_ns, OUT_TEXT_HIDE);

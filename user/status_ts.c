@@ -244,7 +244,7 @@ static struct out_rec rec;
 
 static void emit_exchange(struct ctx *c, const struct sts_exch *x)
 {
-	out_begin(&rec, "exchange");
+	out_begin_event(&rec, "exchange");
 	add_header(c, &rec, x);
 	span_segtab_add(&env.segs, x->st, &rec);
 	add_stages(c, &rec, x);
@@ -258,7 +258,7 @@ static void emit_incomplete(struct ctx *c, const struct sts_exch *x, const char 
 	for (int i = 0; i < STS_N_STAGES; i++)
 		if (x->st[i].ts_ns && (last < 0 || x->st[i].ts_ns >= x->st[last].ts_ns))
 			last = i;
-	out_begin(&rec, "incomplete");
+	out_begin_event(&rec, "incomplete");
 	add_header(c, &rec, x);
 	out_str(&rec, "why", NULL, why, 0);
 	out_str(&rec, "last_stage", "last-stage", last >= 0 ? stage_names[last] : "none", 0);

@@ -25,6 +25,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/ksyms.h"
+#include "lib/metrics.h"
 #include "lib/pktfilter.h"
 #include "lib/span.h"
 #include "lib/tracer.h"
@@ -400,6 +401,16 @@ static void count_vm(const struct tki_chain *c)
 		env.vms[env.n_vms++] = (struct vm_row){ c->kvm, c->gsi, 1 };
 }
 
+/* netseg_drops_total: the kernel's reason as the chain record gives it,
+ * its number (names differ between kernels; the record has no name). */
+static void count_drop(const struct tki_chain *ch)
+{
+	char reason[16];
+
+	snprintf(reason, sizeof(reason), "%u", ch->drop_reason);
+	metrics_count_add(metrics_default(), "drops", "dropped_in_tap", reason, 1);
+}
+
 /* One record at a time: the ring buffer callback is not reentered. */
 static struct out_rec rec;
 
@@ -520,7 +531,7 @@ static void emit_chain(struct ctx *c, const struct tki_chain *ch, enum chain_end
 				 linking_names[ch->linking % 3], ch->batch, gsi, vector);
 	}
 
-	out_begin(r, "chain");
+	out_begin_event(r, "chain");
 	out_str(r, "text", NULL, text, OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(r, "dev", NULL, dev, OUT_TEXT_HIDE);
 	out_u64(r, "ifindex", NULL, st[TKI_S_XMIT].ifindex, OUT_TEXT_HIDE);
@@ -562,6 +573,7 @@ static void emit_chain(struct ctx *c, const struct tki_chain *ch, enum chain_end
 		count_vm(ch);
 	} else if (end == END_DROPPED) {
 		env.dropped++;
+		count_drop(ch);
 	} else {
 		env.partial++;
 		for (int i = 0; i < TKI_N_STAGES; i++)
@@ -816,6 +828,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	cli_set_tool("tun_tx_to_kvm_irq");
+	/* -q is --queue here, as in the original; --quiet keeps its long name */
+	cli_common_yield_short('q');
 	cli_common_init(common);
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return CLI_EXIT_USAGE;

@@ -126,6 +126,55 @@ static void tier_names_round_trip(void **state)
 	assert_string_equal(tier_name(NETSEG_TIER_NONE), "unavailable");
 }
 
+/* A tool's parser with its own -q, as tun_tx_to_kvm_irq's --queue */
+static int queue_seen;
+
+static error_t tool_parse(int key, char *arg, struct argp_state *state)
+{
+	(void)arg;
+	(void)state;
+	if (key != 'q')
+		return ARGP_ERR_UNKNOWN;
+	queue_seen++;
+	return 0;
+}
+
+static void parse_common(int argc, char **argv, bool tool_has_q)
+{
+	static const struct argp_option tool_opts[] = { { "queue", 'q', "N", 0, "", 0 }, {} };
+	const struct argp_child children[] = { { &cli_common_argp, 0, NULL, 0 }, {} };
+	const struct argp argp = { tool_has_q ? tool_opts : NULL, tool_parse, NULL, NULL,
+				   children, NULL, NULL };
+
+	queue_seen = 0;
+	assert_int_equal(argp_parse(&argp, argc, argv, ARGP_NO_EXIT, NULL, NULL), 0);
+}
+
+/* --metrics is kept as given (bound later, by tracer_begin); -q is
+ * --quiet, unless the tool took the letter back for an option of its own */
+static void metrics_and_quiet_options(void **state)
+{
+	char *plain[] = { "t", "--metrics", "127.0.0.1:9464", NULL };
+	char *quiet[] = { "t", "-q", NULL };
+	char *both[] = { "t", "-q", "3", "--quiet", NULL };
+	struct cli_common *c = cli_common_get();
+
+	(void)state;
+	parse_common(3, plain, false);
+	assert_string_equal(c->metrics, "127.0.0.1:9464");
+	assert_false(c->quiet);
+	parse_common(2, quiet, false);
+	assert_true(c->quiet);
+	assert_null(c->metrics);
+	cli_common_yield_short('q');
+	parse_common(4, both, true);
+	assert_int_equal(queue_seen, 1);
+	assert_true(c->quiet);
+	parse_common(3, (char *[]){ "t", "-q", "3", NULL }, true);
+	assert_int_equal(queue_seen, 1);
+	assert_false(c->quiet);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +185,7 @@ int main(void)
 		cmocka_unit_test(interfaces),
 		cmocka_unit_test(choices),
 		cmocka_unit_test(tier_names_round_trip),
+		cmocka_unit_test(metrics_and_quiet_options),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

@@ -233,6 +233,36 @@ static void flush_reports_a_reader_that_left(void **state)
 	assert_int_equal(out_error(), 0);
 }
 
+/* --quiet: the records of events go, the records of the run stay */
+static void quiet_drops_event_records_only(void **state)
+{
+	char text[256] = "";
+	FILE *f = tmpfile();
+	size_t n;
+
+	(void)state;
+	assert_non_null(f);
+	out_setup(f, true);
+	out_set_quiet(true);
+	out_begin_event(&r, "echo");
+	out_u64(&r, "seq", NULL, 1, 0);
+	out_emit(&r);
+	out_begin(&r, "summary");
+	out_u64(&r, "echoes", NULL, 1, 0);
+	out_emit(&r);
+	out_set_quiet(false);
+	out_begin_event(&r, "echo");
+	out_u64(&r, "seq", NULL, 2, 0);
+	out_emit(&r);
+	assert_int_equal(out_flush(), 0);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	out_setup(stdout, false);
+	assert_string_equal(text, "{\"type\":\"summary\",\"echoes\":1}\n{\"type\":\"echo\",\"seq\":2}\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +274,7 @@ int main(void)
 		cmocka_unit_test(clock_converts_monotonic_to_realtime),
 		cmocka_unit_test(clock_refresh_respects_interval_and_reports_drift),
 		cmocka_unit_test(flush_reports_a_reader_that_left),
+		cmocka_unit_test(quiet_drops_event_records_only),
 		cmocka_unit_test(clock_converts_with_offset_in_force_at_stamp),
 		cmocka_unit_test(clock_step_backwards_is_kept_too),
 		cmocka_unit_test(clock_history_keeps_the_newest_entries),

@@ -56,9 +56,12 @@ enum {
 	OPT_TIER,
 	OPT_READY_FILE,
 	OPT_NO_TIMESTAMP,
+	OPT_METRICS,
+	OPT_QUIET,
 };
 
-static const struct argp_option common_options[] = {
+/* not const: a tool may take back a short letter (cli_common_yield_short) */
+static struct argp_option common_options[] = {
 	{ NULL, 0, NULL, 0, "Common options:", 100 },
 	{ "json", 'j', NULL, 0, "JSON lines instead of text", 100 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "give this help list", 100 },
@@ -72,8 +75,27 @@ static const struct argp_option common_options[] = {
 	{ "tier", OPT_TIER, "TIER", 0,
 	  "attach tier: auto (default), fentry, kprobe, tracepoint (best of tp_btf/raw_tp/tp), tp_btf, raw_tp, tp", 100 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here once attached", 100 },
+	{ "metrics", OPT_METRICS, "ADDR:PORT", 0,
+	  "serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9464, [::1]:9464)", 100 },
+	{ "quiet", 'q', NULL, 0, "print no record per event, only the ready and summary records", 100 },
 	{},
 };
+
+/* The common options that have a short letter, and their long-only key. */
+static const struct {
+	int short_key, long_key;
+} short_yields[] = { { 'q', OPT_QUIET } };
+
+void cli_common_yield_short(int key)
+{
+	for (size_t i = 0; i < sizeof(short_yields) / sizeof(short_yields[0]); i++) {
+		if (short_yields[i].short_key != key)
+			continue;
+		for (struct argp_option *o = common_options; o->name || o->key || o->doc; o++)
+			if (o->key == key)
+				o->key = short_yields[i].long_key;
+	}
+}
 
 static error_t common_parse(int key, char *arg, struct argp_state *state)
 {
@@ -113,6 +135,14 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_READY_FILE:
 		c->ready_file = arg;
+		break;
+	case OPT_METRICS:
+		/* checked and bound by tracer_begin: a port in use is only found there */
+		c->metrics = arg;
+		break;
+	case 'q':
+	case OPT_QUIET:
+		c->quiet = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

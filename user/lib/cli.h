@@ -25,11 +25,18 @@ struct cli_common {
 	const char *netns;       /* NULL: the tracer's own */
 	enum tier_force tier;
 	const char *ready_file;
+	const char *metrics;     /* --metrics ADDR:PORT; NULL: no endpoint */
+	bool quiet;              /* no record per event: ready and summary only */
 };
 
 /* argp child: -j/--json -v/--verbose -T/--timestamp --no-timestamp
- * --duration --netns --tier --ready-file. `common` must outlive parsing. */
+ * --duration --netns --tier --ready-file --metrics -q/--quiet. `common`
+ * must outlive parsing. */
 extern struct argp cli_common_argp;
+/* Before argp_parse, for a tool whose own option has the short letter of
+ * a common one (tun_tx_to_kvm_irq's -q, the original's --queue): the
+ * common option keeps its long name only, in parsing and in --help. */
+void cli_common_yield_short(int key);
 void cli_common_init(struct cli_common *c);
 struct cli_common *cli_common_get(void);
 

@@ -14,6 +14,7 @@ static FILE *out_fp;
 static bool out_json_mode;
 static int out_err;
 static int out_pipe = -1;
+static bool out_quiet;
 
 void out_setup(FILE *stream, bool json)
 {
@@ -75,12 +76,24 @@ FILE *out_stream(void)
 	return out_fp ? out_fp : stdout;
 }
 
+void out_set_quiet(bool quiet)
+{
+	out_quiet = quiet;
+}
+
 void out_begin(struct out_rec *r, const char *type)
 {
 	r->type = type;
+	r->event = false;
 	r->n = 0;
 	r->overflow = false;
 	r->strused = 0;
+}
+
+void out_begin_event(struct out_rec *r, const char *type)
+{
+	out_begin(r, type);
+	r->event = true;
 }
 
 static const char *keep(struct out_rec *r, const char *s)
@@ -410,7 +423,7 @@ void out_emit(const struct out_rec *r)
 	int n;
 	FILE *fp = out_stream();
 
-	if (out_err)
+	if (out_err || (r->event && out_quiet))
 		return;
 	n = out_render(r, out_json_mode, stackbuf, sizeof(stackbuf));
 	if (n < (int)sizeof(stackbuf)) {

@@ -49,6 +49,7 @@ struct out_field {
 
 struct out_rec {
 	const char *type;
+	bool event;          /* one traced event (out_begin_event) */
 	int n;
 	bool overflow;
 	struct out_field f[OUT_MAX_FIELDS];
@@ -71,6 +72,11 @@ bool out_is_json(void);
 FILE *out_stream(void);
 
 void out_begin(struct out_rec *r, const char *type);
+/* A record of one traced event (a packet, an echo, a drop...), as opposed
+ * to a record of the run (ready, stats, summary): --quiet drops these
+ * and keeps the others. */
+void out_begin_event(struct out_rec *r, const char *type);
+void out_set_quiet(bool quiet);
 void out_u64(struct out_rec *r, const char *key, const char *label, uint64_t v, unsigned flags);
 void out_s64(struct out_rec *r, const char *key, const char *label, int64_t v, unsigned flags);
 void out_f64(struct out_rec *r, const char *key, const char *label, double v, unsigned flags);

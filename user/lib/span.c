@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "metrics.h"
 #include "span.h"
 #include "tracer.h"
 
@@ -108,6 +109,8 @@ int span_expire(const struct span_map *m, uint64_t timeout_ns, span_expired_fn f
 {
 	long n = span_sweep(m, clock_mono_ns(), timeout_ns, fn, ctx);
 
+	if (n > 0)
+		metrics_count_add(metrics_default(), "echoes", "expired", NULL, (uint64_t)n);
 	return n < 0 ? (int)n : 0;
 }
 
@@ -164,8 +167,10 @@ void span_segtab_init(struct span_segtab *t, const struct span_segment *def, int
 	t->def = def;
 	t->n = n < SPAN_MAX_SEGMENTS ? n : SPAN_MAX_SEGMENTS;
 	t->text = text;
-	for (int i = 0; i < t->n; i++)
+	for (int i = 0; i < t->n; i++) {
 		stats_init(&t->st[i], 0);
+		t->metric[i] = metrics_segment(metrics_default(), def[i].key);
+	}
 }
 
 void span_segtab_free(struct span_segtab *t)
@@ -204,6 +209,7 @@ void span_segtab_add(struct span_segtab *t, const struct netseg_stamp *st, struc
 		if (v[i] < 0)
 			t->negative[i]++;
 		stats_add(&t->st[i], v[i] < 0 ? 0 : (uint64_t)v[i]);
+		metrics_observe_ns(metrics_default(), t->metric[i], v[i] < 0 ? 0 : (uint64_t)v[i]);
 	}
 	if (!r)
 		return;

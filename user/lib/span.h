@@ -43,7 +43,9 @@ struct span_map span_map_of(const struct bpf_map *map);
 long span_sweep(const struct span_map *m, uint64_t now_ns, uint64_t timeout_ns, span_expired_fn fn,
 		void *ctx);
 
-/* span_sweep at this moment, for a loop tick: 0, or a negative errno. */
+/* span_sweep at this moment, for a loop tick: 0, or a negative errno.
+ * The expired spans also count as netseg_echoes_total{state="expired"}
+ * when --metrics is on. */
 int span_expire(const struct span_map *m, uint64_t timeout_ns, span_expired_fn fn, void *ctx);
 
 /* Entries in the map now. */
@@ -94,15 +96,17 @@ struct span_segtab {
 	int n_stages;         /* stamps per span: set it to use SPAN_SEG_LAST */
 	struct stats st[SPAN_MAX_SEGMENTS];
 	uint64_t negative[SPAN_MAX_SEGMENTS]; /* `to` stamped before `from` */
+	int metric[SPAN_MAX_SEGMENTS];        /* its histogram in metrics_default(); -1: none */
 };
 
 void span_segtab_init(struct span_segtab *t, const struct span_segment *def, int n,
 		      enum span_seg_text text);
 void span_segtab_free(struct span_segtab *t);
-/* Add one complete span: every segment into its statistics and, when r is
- * not NULL, into the record (signed ns in JSON; a segment whose `to` came
- * before its `from` counts 0 in the statistics and is counted apart). A
- * segment with an unstamped end is left out of both. */
+/* Add one complete span: every segment into its statistics (and into its
+ * --metrics histogram, registered by span_segtab_init under the segment's
+ * key) and, when r is not NULL, into the record (signed ns in JSON; a
+ * segment whose `to` came before its `from` counts 0 in the statistics and
+ * is counted apart). A segment with an unstamped end is left out of all. */
 void span_segtab_add(struct span_segtab *t, const struct netseg_stamp *st, struct out_rec *r);
 /* The summary: the segments' statistics, and their `negative` counts. */
 void span_segtab_summary(struct span_segtab *t, struct tracer *tr, struct out_rec *r,

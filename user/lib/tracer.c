@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "metrics.h"
 #include "privs.h"
 #include "tracer.h"
 
@@ -34,10 +35,58 @@ int tracer_netns(const char *tool, const struct cli_common *opts, struct netseg_
 	return 0;
 }
 
+/* The span counters every tracer keeps, as netseg_echoes_total states;
+ * "expired" is the user-space sweep's (span_expire counts it). */
+static const struct {
+	const char *state;
+	enum netseg_counter cnt;
+} echo_states[] = {
+	{ "started", NETSEG_CNT_SPAN_STARTED },	    { "complete", NETSEG_CNT_SPAN_COMPLETED },
+	{ "filtered", NETSEG_CNT_FILTERED },	    { "replaced", NETSEG_CNT_SPAN_REPLACED },
+	{ "duplicate", NETSEG_CNT_SPAN_DUPLICATE }, { "orphan", NETSEG_CNT_SPAN_ORPHAN },
+};
+
+/* At each scrape, in the server's thread: the kernel's counters as they
+ * are now (map lookups are safe from any thread). */
+static void tracer_scrape(void *arg, struct metrics *m)
+{
+	uint64_t cnt[NETSEG_CNT_MAX];
+	struct tracer *t = arg;
+
+	if (tracer_counters(t, cnt, NULL, 0))
+		return;
+	metrics_count_set(m, "records_lost", NULL, NULL, cnt[NETSEG_CNT_RB_LOST]);
+	/* a tool without spans (pktwatch) has no echoes to count */
+	if (!metrics_segment_count(m))
+		return;
+	for (size_t i = 0; i < sizeof(echo_states) / sizeof(echo_states[0]); i++)
+		metrics_count_set(m, "echoes", echo_states[i].state, NULL, cnt[echo_states[i].cnt]);
+	metrics_count_add(m, "echoes", "expired", NULL, 0);
+}
+
+/* Bound now, so a bad address or a port in use stops the run before a
+ * program is loaded; served once attached (tracer_ready_emit). */
+static int tracer_metrics_open(struct tracer *t)
+{
+	char err[512];
+
+	if (!t->opts->metrics)
+		return 0;
+	t->metrics = metrics_open(t->tool, t->opts->metrics, err, sizeof(err));
+	if (!t->metrics) {
+		fprintf(stderr, "%s: --metrics %s\n", t->tool, err);
+		return CLI_EXIT_USAGE;
+	}
+	metrics_set_default(t->metrics);
+	metrics_on_scrape(t->metrics, tracer_scrape, t);
+	return 0;
+}
+
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		 const struct tier_tool *stages)
 {
 	char err[512];
+	int rc;
 
 	memset(t, 0, sizeof(*t));
 	t->tool = tool;
@@ -55,8 +104,13 @@ int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		fprintf(stderr, "%s: cannot install signal handlers: %s\n", tool, strerror(errno));
 		return 1;
 	}
+	out_set_quiet(opts->quiet);
+	rc = tracer_metrics_open(t);
+	if (rc)
+		return rc;
 	if (tier_plan_make(stages, opts->tier, &t->plan, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", tool, err);
+		tracer_end(t);
 		return 1;
 	}
 	t->clock = clock_default();
@@ -188,6 +242,23 @@ void tracer_ready_begin(struct tracer *t, struct out_rec *r)
 	out_u64(r, "pid", NULL, (uint64_t)getpid(), 0);
 	out_wall(r, "wall_ns", NULL, clock_real_ns(), OUT_TEXT_HIDE);
 	add_run_facts(t, r);
+	if (t->metrics)
+		out_str(r, "metrics", NULL, metrics_address(t->metrics), 0);
+}
+
+static int tracer_metrics_serve(struct tracer *t)
+{
+	char err[512];
+
+	if (!t->metrics)
+		return 0;
+	metrics_build_info(t->metrics, NETSEG_VERSION);
+	metrics_tiers(t->metrics, &t->plan);
+	if (metrics_serve(t->metrics, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", t->tool, err);
+		return 1;
+	}
+	return 0;
 }
 
 int tracer_ready_emit(struct tracer *t, const struct out_rec *r)
@@ -195,6 +266,9 @@ int tracer_ready_emit(struct tracer *t, const struct out_rec *r)
 	char line[8192];
 	FILE *f;
 
+	/* serving before the ready line: whoever waits for it can scrape */
+	if (tracer_metrics_serve(t))
+		return 1;
 	out_emit(r);
 	out_flush();
 	if (!t->opts->ready_file)
@@ -344,6 +418,12 @@ void tracer_summary_fields(struct tracer *t, struct out_rec *r, enum loop_end ho
 void tracer_end(struct tracer *t)
 {
 	tier_plan_detach(&t->plan);
+	/* before the tool frees its object: a scrape reads its counters map */
+	if (t->metrics) {
+		metrics_set_default(NULL);
+		metrics_close(t->metrics);
+		t->metrics = NULL;
+	}
 }
 
 uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns)

@@ -20,6 +20,7 @@
 
 struct bpf_object;
 struct bpf_object_skeleton;
+struct metrics;
 struct ring_buffer;
 
 #define NETSEG_VERSION "0.1.0"
@@ -36,6 +37,7 @@ struct tracer {
 	/* the tool's ring-buffer callback, called through tracer_record */
 	int (*record_fn)(void *ctx, void *data, size_t size);
 	void *record_ctx;
+	struct metrics *metrics;  /* --metrics: also metrics_default() */
 };
 
 /* The watched namespace (--netns), and the tool's interface names resolved
@@ -46,7 +48,10 @@ int tracer_netns(const char *tool, const struct cli_common *opts, struct netseg_
 		 int (*resolve)(void *err));
 
 /* Checks and decisions before open: returns 0, or the exit status after
- * printing one line (1: privileges/BTF/tier, 2: bad --netns). */
+ * printing one line (1: privileges/BTF/tier, 2: bad --netns, --metrics
+ * address bad or in use). With --metrics the registry is open (bound, not
+ * serving yet) and every tracer's shared families are filled at each
+ * scrape from the netseg_counters map. */
 int tracer_begin(struct tracer *t, const char *tool, struct cli_common *opts,
 		 const struct tier_tool *stages);
 /* After open: `configure(t, arg)` writes the tool's rodata and map sizes
@@ -85,8 +90,9 @@ int tracer_load_attach_cfg(struct tracer *t, struct bpf_object_skeleton *skel,
 int tracer_load_attach(struct tracer *t, struct bpf_object_skeleton *skel, struct bpf_object *obj,
 		       int (*fn)(void *ctx, void *data, size_t size), void *ctx,
 		       struct ring_buffer **rb);
-/* The ready record: begin adds tool, pid, tiers and netns; the tool adds
- * its filters; emit prints it and writes --ready-file. */
+/* The ready record: begin adds tool, pid, tiers, netns (and the metrics
+ * address); the tool adds its filters; emit starts serving --metrics (now
+ * that the tiers are final), prints it and writes --ready-file. */
 void tracer_ready_begin(struct tracer *t, struct out_rec *r);
 int tracer_ready_emit(struct tracer *t, const struct out_rec *r);
 /* Loop until a stop; ticks re-measure the clock and call `tick` (if any)
