@@ -56,6 +56,8 @@ enum {
 	OPT_TIER,
 	OPT_READY_FILE,
 	OPT_NO_TIMESTAMP,
+	OPT_METRICS,
+	OPT_QUIET,
 };
 
 static const struct argp_option common_options[] = {
@@ -72,6 +74,10 @@ static const struct argp_option common_options[] = {
 	{ "tier", OPT_TIER, "TIER", 0,
 	  "attach tier: auto (default), fentry, kprobe, tracepoint (best of tp_btf/raw_tp/tp), tp_btf, raw_tp, tp", 100 },
 	{ "ready-file", OPT_READY_FILE, "PATH", 0, "write the ready record here once attached", 100 },
+	/* long options only: tun_tx_to_kvm_irq's -q is --queue */
+	{ "metrics", OPT_METRICS, "ADDR:PORT", 0, "serve Prometheus metrics on ADDR:PORT", 100 },
+	{ "quiet", OPT_QUIET, NULL, 0,
+	  "with --metrics: no record per event; the kernel keeps the histograms", 100 },
 	{},
 };
 
@@ -113,6 +119,13 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_READY_FILE:
 		c->ready_file = arg;
+		break;
+	/* stored as given: the metrics server parses and binds the address */
+	case OPT_METRICS:
+		c->metrics = arg;
+		break;
+	case OPT_QUIET:
+		c->quiet = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

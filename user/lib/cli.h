@@ -25,10 +25,17 @@ struct cli_common {
 	const char *netns;       /* NULL: the tracer's own */
 	enum tier_force tier;
 	const char *ready_file;
+	/* Issue 15, stored only: the metrics server (user/lib/metrics.h)
+	 * serves --metrics ADDR:PORT; --quiet with it: no record per event,
+	 * the kernel aggregates (span_hist.h). The metrics side owns these
+	 * options and may reshape them. */
+	const char *metrics;
+	bool quiet;
 };
 
 /* argp child: -j/--json -v/--verbose -T/--timestamp --no-timestamp
- * --duration --netns --tier --ready-file. `common` must outlive parsing. */
+ * --duration --netns --tier --ready-file --metrics --quiet. `common` must
+ * outlive parsing. */
 extern struct argp cli_common_argp;
 void cli_common_init(struct cli_common *c);
 struct cli_common *cli_common_get(void);
