@@ -34,7 +34,7 @@ const volatile struct netseg_hist_cfg netseg_hist_cfg = {};
 __noinline int netseg_hist_add(__u32 seg, __s64 ns)
 {
 	struct netseg_hist_seg *h = bpf_map_lookup_elem(&netseg_hist, &seg);
-	__u32 b;
+	__u64 b;
 
 	if (!h)
 		return 0;
@@ -44,9 +44,16 @@ __noinline int netseg_hist_add(__u32 seg, __s64 ns)
 		ns = 0;
 	}
 	b = netseg_hist_bucket(ns);
-	/* always true; the verifier cannot follow the arithmetic */
-	if (b >= NETSEG_HIST_BUCKETS)
-		b = NETSEG_HIST_BUCKETS - 1;
+	/*
+	 * Never true, but the verifier cannot follow the arithmetic. Written
+	 * in assembly so the test is on the very register that indexes: clang
+	 * tests a copy, and 5.10's verifier does not carry a bound learned on
+	 * a copy back to the original (5.11 does).
+	 */
+	asm volatile("if %[b] < %[n] goto +1\n\t"
+		     "%[b] = %[last]"
+		     : [b] "+r"(b)
+		     : [n] "i"(NETSEG_HIST_BUCKETS), [last] "i"(NETSEG_HIST_BUCKETS - 1));
 	h->counts[b]++;
 	h->sum_ns += ns;
 	return 0;
