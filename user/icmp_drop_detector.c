@@ -525,7 +525,8 @@ static int configure(struct tracer *t, void *arg)
 	memcpy((void *)&skel->rodata->idd_set_a, &env.a, sizeof(env.a));
 	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
 	skel->rodata->idd_fixed_orientation = env.fixed;
-	skel->rodata->idd_verbose = t->opts->verbose;
+	/* a record per stage is the very thing quiet mode is without */
+	skel->rodata->idd_verbose = t->opts->verbose && !span_hist_quiet(t->opts);
 	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
 	return span_hist_setup(&skel->rodata->netseg_quiet, &skel->rodata->netseg_hist_cfg,
 			       &env.segs, t->opts);
