@@ -3,9 +3,10 @@
  * Segment histograms kept in the kernel (--metrics --quiet): a complete
  * span's segments go into per-CPU histograms instead of a ring-buffer
  * record, and user space sums the CPUs only when Prometheus scrapes
- * (user/lib/span_hist.h). Per-CPU, plain adds: no atomics, which 5.10
- * could not give back a value from anyway, and no cache line bouncing
- * between CPUs at every echo.
+ * (user/lib/span_hist.h). Per-CPU, plain adds: no locked instruction and
+ * no cache line passed between CPUs at every echo. A program that a softirq
+ * interrupts between its load and store on the same CPU may lose a count,
+ * as netseg_count may: rare, and never a count twice.
  *
  * Included by netseg_span.bpf.h, after netseg_emit.bpf.h.
  */
