@@ -18,6 +18,9 @@
 #include "netseg_emit.bpf.h"
 #include "netseg_skb.bpf.h"
 #include "netseg_filter.bpf.h"
+/* an echo replaced before it completed is a drop here: its record stays
+ * even in quiet mode */
+#define NETSEG_SPAN_QUIET_KEEPS_REPLACED 1
 #include "netseg_span.bpf.h"
 #include "icmp_drop_detector.h"
 
@@ -163,7 +166,7 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 	if (idd_verbose)
 		netseg_span_emit_stage(e, sizeof(*e), point);
 	if (netseg_span_ready(&e->span, e->st, IDD_N_POINTS, (1u << IDD_N_POINTS) - 1))
-		netseg_span_finish(&echoes, &key, e, sizeof(*e), true);
+		netseg_span_finish(&echoes, &key, e, sizeof(*e), true, e->st, IDD_N_POINTS);
 	return 0;
 }
 

@@ -204,7 +204,8 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 	if (netseg_span_ready(&e->span, e->st, RTT_N_STAGES, (1u << RTT_N_STAGES) - 1))
 		netseg_span_finish(&echoes, &key, e, sizeof(*e),
 				   e->st[RTT_P2_END].ts_ns - e->st[RTT_P1_START].ts_ns >=
-					   rtt_min_total_ns);
+					   rtt_min_total_ns,
+				   e->st, RTT_N_STAGES);
 	return 0;
 }
 

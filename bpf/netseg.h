@@ -153,4 +153,33 @@ struct netseg_pktfilter {
 #define NETSEG_HIST_MAX_LOG2 33
 #define NETSEG_HIST_BUCKETS (2 + 2 * (NETSEG_HIST_MAX_LOG2 - NETSEG_HIST_MIN_LOG2 + 1))
 
+/* With --metrics --quiet the kernel keeps these histograms itself, one per
+ * segment of a span tool (bpf/netseg_hist.bpf.h): up to this many, a few
+ * more than the longest segment table. */
+#define NETSEG_HIST_MAX_SEGS 8
+/* A segment's ends, as user/lib/span.h's SPAN_SEG_PREV and SPAN_SEG_LAST. */
+#define NETSEG_HIST_PREV (-1)        /* `from`: the last stamped stage before `to` */
+#define NETSEG_HIST_LAST (-2)        /* `to`: the last stamped stage */
+
+struct netseg_hist_segdef {
+	__s8 from;                   /* stage index, or NETSEG_HIST_PREV */
+	__s8 to;                     /* stage index, or NETSEG_HIST_LAST */
+};
+
+/* The segments the kernel measures: written by the loader from the tool's
+ * segment table, in that table's order (segment i is key i). */
+struct netseg_hist_cfg {
+	__u32 n;
+	struct netseg_hist_segdef seg[NETSEG_HIST_MAX_SEGS];
+};
+
+/* One segment's histogram on one CPU: the value of netseg_hist[segment].
+ * A segment whose `to` came before its `from` counts 0 ns, as in user
+ * space's statistics, and is also counted in `negative`. */
+struct netseg_hist_seg {
+	__u64 counts[NETSEG_HIST_BUCKETS];   /* not cumulative */
+	__u64 sum_ns;
+	__u64 negative;
+};
+
 #endif /* NETSEG_H */

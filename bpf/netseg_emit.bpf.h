@@ -17,6 +17,11 @@ struct {
 	__uint(max_entries, NETSEG_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/* --metrics --quiet: no ring-buffer record per packet or complete span;
+ * the kernel counts (and keeps histograms, netseg_hist.bpf.h) instead,
+ * and user space reads the maps when scraped. Written by the loader. */
+const volatile bool netseg_quiet = false;
+
 /* Indexed by enum netseg_counter; per-CPU so counting never contends. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -15,6 +15,11 @@
  *    user space) first deletes its entry; only the caller whose delete
  *    succeeded hands its copy on. So each span is reported exactly once
  *    even when CPUs and the user-space sweep race for it.
+ *  - In quiet mode (netseg_quiet: --metrics --quiet) a complete span goes
+ *    into the kernel's segment histograms (netseg_hist.bpf.h) instead of a
+ *    record, by that same one caller; a replaced one is only counted,
+ *    unless the tool defines NETSEG_SPAN_QUIET_KEEPS_REPLACED (for it a
+ *    replaced span is a drop, rare and wanted).
  *
  * Include after netseg_emit.bpf.h. The loader sets netseg_span_timeout_ns.
  */
@@ -22,8 +27,13 @@
 #define NETSEG_SPAN_BPF_H
 
 #include "netseg.h"
+#include "netseg_hist.bpf.h"
 
 #define NETSEG_EEXIST 17
+
+#ifndef NETSEG_SPAN_QUIET_KEEPS_REPLACED
+#define NETSEG_SPAN_QUIET_KEEPS_REPLACED 0
+#endif
 
 /* Spans older than this are stale: replaced by a new start, expired by the
  * user-space sweep. Written by the loader between open and load. */
@@ -85,6 +95,16 @@ static __noinline int netseg_span_claim(void *map, const void *key, const void *
 	return 0;
 }
 
+/* End a span this caller found incomplete: reported like netseg_span_claim
+ * when `record`, else only removed. Returns 0 when this caller removed it. */
+static __always_inline int netseg_span_end(void *map, const void *key, const void *val,
+					   __u32 size, __u8 kind, bool record)
+{
+	if (record)
+		return netseg_span_claim(map, key, val, size, kind);
+	return bpf_map_delete_elem(map, key) ? -1 : 0;
+}
+
 /*
  * A start-stage packet arrived for a key whose span is `old` (NULL: none).
  * Returns true when the caller should create a new span (after reporting
@@ -107,7 +127,8 @@ static __always_inline bool netseg_span_start_ok(void *map, const void *key, con
 		netseg_count(NETSEG_CNT_SPAN_DUPLICATE);
 		return false;
 	}
-	if (netseg_span_claim(map, key, old, size, NETSEG_SPAN_EV_REPLACED) == 0)
+	if (netseg_span_end(map, key, old, size, NETSEG_SPAN_EV_REPLACED,
+			    !netseg_quiet || NETSEG_SPAN_QUIET_KEEPS_REPLACED) == 0)
 		netseg_count(NETSEG_CNT_SPAN_REPLACED);
 	return true;
 }
@@ -140,18 +161,37 @@ static __always_inline bool netseg_span_ready(struct netseg_span *sp, const stru
 	return (netseg_span_mask(st, n_stages) & required) == required;
 }
 
-/* A complete span: reported, or (report false: below the tool's threshold)
- * only removed and counted as filtered. */
+/*
+ * A complete span: reported, or (report false: below the tool's threshold)
+ * only removed and counted as filtered. In quiet mode its segments go into
+ * the histograms instead of a record: `st` are its n_stages stamps (a
+ * tool's stage count, a constant).
+ */
 static __always_inline void netseg_span_finish(void *map, const void *key, const void *val,
-					       __u32 size, bool report)
+					       __u32 size, bool report,
+					       const struct netseg_stamp *st, __u32 n_stages)
 {
+	struct netseg_hist_span hs;
+
 	if (!report) {
 		if (bpf_map_delete_elem(map, key) == 0)
 			netseg_count(NETSEG_CNT_FILTERED);
 		return;
 	}
-	if (netseg_span_claim(map, key, val, size, NETSEG_SPAN_EV_COMPLETE) == 0)
-		netseg_count(NETSEG_CNT_SPAN_COMPLETED);
+	if (!netseg_quiet) {
+		if (netseg_span_claim(map, key, val, size, NETSEG_SPAN_EV_COMPLETE) == 0)
+			netseg_count(NETSEG_CNT_SPAN_COMPLETED);
+		return;
+	}
+	/* the times are copied before the delete that makes the span ours, as
+	 * a record's copy is: once deleted, the entry may hold a new span */
+#pragma unroll
+	for (__u32 i = 0; i < NETSEG_SPAN_MAX_STAGES; i++)
+		hs.ts[i] = i < n_stages ? *(volatile const __u64 *)&st[i].ts_ns : 0;
+	if (bpf_map_delete_elem(map, key))
+		return;
+	netseg_count(NETSEG_CNT_SPAN_COMPLETED);
+	netseg_hist_span(&hs);
 }
 
 /* A copy of a span as it is now, without claiming it (verbose stage records). */

@@ -49,6 +49,11 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 			    (pkt.dport >= pw_port_lo && pkt.dport <= pw_port_hi)))
 		return 0;
 
+	/* quiet mode: a count per stage, read when scraped, no record */
+	if (netseg_quiet) {
+		netseg_count(PW_CNT_STAGE0 + stage);
+		return 0;
+	}
 	e = netseg_reserve(struct pw_event);
 	if (!e)
 		return 0;

@@ -14,6 +14,12 @@ enum pw_stage {
 	PW_STAGE_MAX,
 };
 
+/* Tool counters: in quiet mode (--metrics --quiet) the packets of each
+ * stage, counted in the kernel instead of a record each. */
+enum pw_counter {
+	PW_CNT_STAGE0 = NETSEG_CNT_TOOL0, /* + enum pw_stage */
+};
+
 struct pw_event {
 	__u64 ts_ns;         /* CLOCK_MONOTONIC, ns */
 	__u32 saddr;         /* network order */

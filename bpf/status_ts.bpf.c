@@ -148,8 +148,8 @@ static __always_inline int start(const struct sock *sk, bool direct, enum sts_st
 		}
 		/* the answer went out but not all of it was stamped (a server
 		 * whose segment we did not see), or the peer went silent */
-		if (netseg_span_claim(&exchanges, &key, old, sizeof(*old),
-				      NETSEG_SPAN_EV_REPLACED) == 0)
+		if (netseg_span_end(&exchanges, &key, old, sizeof(*old), NETSEG_SPAN_EV_REPLACED,
+				    !netseg_quiet) == 0)
 			netseg_count(NETSEG_CNT_SPAN_REPLACED);
 	}
 	x = bpf_map_lookup_elem(&scratch, &zero);
@@ -184,7 +184,7 @@ static __always_inline int later(const void *sk, __u64 obj, enum sts_stage stage
 		return 0;
 	stamp(&x->st[stage], obj, hook, tier, dev, bpf_ktime_get_ns());
 	if (netseg_span_ready(&x->span, x->st, STS_N_STAGES, required_stages()))
-		netseg_span_finish(&exchanges, &key, x, sizeof(*x), true);
+		netseg_span_finish(&exchanges, &key, x, sizeof(*x), true, x->st, STS_N_STAGES);
 	return 0;
 }
 
@@ -345,7 +345,8 @@ static __always_inline int on_state(const void *sk, int newstate)
 	if (newstate != STS_TCP_CLOSE)
 		return 0;
 	x = bpf_map_lookup_elem(&exchanges, &key);
-	if (x && netseg_span_claim(&exchanges, &key, x, sizeof(*x), STS_EV_CLOSED) == 0)
+	/* quiet mode: counted only, as a replaced exchange is */
+	if (x && netseg_span_end(&exchanges, &key, x, sizeof(*x), STS_EV_CLOSED, !netseg_quiet) == 0)
 		netseg_count(STS_CNT_CLOSED);
 	return 0;
 }

@@ -271,7 +271,7 @@ static __always_inline int on_dequeue(const void *skb, enum netseg_tier tier)
 	/* a kernel where no signal stage can be hooked: the chain ends here */
 	if ((tki_required_vhost | tki_required_thread) == (1u << TKI_S_XMIT | 1u << TKI_S_DEQUEUE)) {
 		if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, tki_required_thread))
-			netseg_span_finish(&chains, &id, c, sizeof(*c), true);
+			netseg_span_finish(&chains, &id, c, sizeof(*c), true, c->st, TKI_N_STAGES);
 		return 0;
 	}
 
@@ -464,7 +464,7 @@ static __always_inline int stamp_chain_at(struct tki_chain *c, __u64 id,
 	if (stage == TKI_S_INJECT && !c->st[TKI_S_EVENTFD].ts_ns)
 		required &= ~(1u << TKI_S_EVENTFD);
 	if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, required))
-		netseg_span_finish(&chains, &id, c, sizeof(*c), true);
+		netseg_span_finish(&chains, &id, c, sizeof(*c), true, c->st, TKI_N_STAGES);
 	return 1;
 }
 

@@ -22,6 +22,7 @@
 #include "lib/ksyms.h"
 #include "lib/metrics.h"
 #include "lib/span.h"
+#include "lib/span_hist.h"
 #include "lib/tracer.h"
 
 enum drop_class {
@@ -485,7 +486,8 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_str(r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
 	out_u64(r, "flows", NULL, a.started, 0);
-	out_u64(r, "complete", NULL, env.complete, 0);
+	/* quiet: complete echoes were counted in the kernel, not printed */
+	out_u64(r, "complete", NULL, span_hist_quiet(c->t->opts) ? a.completed : env.complete, 0);
 	out_u64(r, "drops", NULL, drops, 0);
 	for (int i = 0; i < N_DROP_CLASSES; i++)
 		out_u64(r, class_keys[i], NULL, env.drops[i], 0);
@@ -511,6 +513,8 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_u64(r, "kfree_without_device", "kfree-no-dev", cnt[IDD_CNT_FREED_NO_DEV], 0);
 	out_u64(r, "rx_on_vm_side", NULL, env.oriented[IDD_SIDE_A], env.vm_phy ? 0 : OUT_TEXT_HIDE);
 	out_u64(r, "rx_on_phy_side", NULL, env.oriented[IDD_SIDE_B], env.vm_phy ? 0 : OUT_TEXT_HIDE);
+	if (span_hist_quiet(c->t->opts))
+		span_hist_summary(r, bpf_map__fd(c->skel->maps.netseg_hist), &env.segs);
 	span_segtab_summary(&env.segs, c->t, r, how);
 	free(r);
 }
@@ -525,9 +529,11 @@ static int configure(struct tracer *t, void *arg)
 	memcpy((void *)&skel->rodata->idd_set_a, &env.a, sizeof(env.a));
 	memcpy((void *)&skel->rodata->idd_set_b, &env.b, sizeof(env.b));
 	skel->rodata->idd_fixed_orientation = env.fixed;
-	skel->rodata->idd_verbose = t->opts->verbose;
+	/* a record per stage is the very thing quiet mode is without */
+	skel->rodata->idd_verbose = t->opts->verbose && !span_hist_quiet(t->opts);
 	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
-	return 0;
+	return span_hist_setup(&skel->rodata->netseg_quiet, &skel->rodata->netseg_hist_cfg,
+			       &env.segs, t->opts);
 }
 
 int main(int argc, char **argv)
@@ -568,6 +574,8 @@ int main(int argc, char **argv)
 	c.skel = skel;
 	if (tracer_load_attach_cfg(&t, skel->skeleton, configure, skel, handle_event, &c, &rb))
 		goto cleanup;
+	if (span_hist_quiet(common))
+		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
 	c.echoes = span_map_of(skel->maps.echoes);
 	if (!tier_plan_stage_available(&t.plan, "drop") && !tier_plan_stage_rejected(&t.plan, "drop"))
 		fprintf(stderr, "icmp_drop_detector: no kfree_skb hook on this kernel: drops are found by timeout only, without a reason\n");

@@ -20,6 +20,7 @@
 #include "lib/cli.h"
 #include "lib/ksyms.h"
 #include "lib/span.h"
+#include "lib/span_hist.h"
 #include "lib/tracer.h"
 
 static struct env {
@@ -384,9 +385,13 @@ static int handle_event(void *arg, void *data, size_t size)
 
 static void on_expired(void *arg, const void *key, const void *value)
 {
+	struct ctx *c = arg;
+
 	(void)key;
 	env.expired++;
-	emit_incomplete(arg, value, "timeout");
+	/* quiet: counted for the scrape, not printed */
+	if (!span_hist_quiet(c->t->opts))
+		emit_incomplete(c, value, "timeout");
 }
 
 static int tick(void *arg)
@@ -413,6 +418,9 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	span_acct_fields(r, &a, "echoes");
 	out_u64(r, "echoes_below_latency", "below-latency", a.filtered, 0);
 	out_u64(r, "packets_forwarded", "forwarded", cnt[RTT_CNT_FORWARDED], 0);
+	/* quiet: the echoes went into the kernel's histograms, not the table */
+	if (span_hist_quiet(c->t->opts))
+		span_hist_summary(r, bpf_map__fd(c->skel->maps.netseg_hist), &env.segs);
 	span_segtab_summary(&env.segs, c->t, r, how);
 	free(r);
 }
@@ -435,7 +443,8 @@ static int configure(struct tracer *t, void *arg)
 		env.direction == RTT_DIR_RX && !tier_plan_stage_available(&t->plan, "icmp_rcv");
 	if (!env.stacks)
 		bpf_map__set_max_entries(skel->maps.stacks, 1);
-	return 0;
+	return span_hist_setup(&skel->rodata->netseg_quiet, &skel->rodata->netseg_hist_cfg,
+			       &env.segs, t->opts);
 }
 
 int main(int argc, char **argv)
@@ -480,6 +489,8 @@ int main(int argc, char **argv)
 	c.skel = skel;
 	if (tracer_load_attach_cfg(&t, skel->skeleton, configure, skel, handle_event, &c, &rb))
 		goto cleanup;
+	if (span_hist_quiet(common))
+		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
 	c.echoes = span_map_of(skel->maps.echoes);
 	if (env.stacks && !(env.ksyms = ksyms_load()))
 		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");

@@ -14,6 +14,7 @@
 #include "pktwatch.skel.h"
 #include "lib/catalog.h"
 #include "lib/cli.h"
+#include "lib/span_hist.h"
 #include "lib/tracer.h"
 
 static struct env {
@@ -167,6 +168,14 @@ static void print_summary(struct tracer *t, enum loop_end how)
 	char buf[256];
 	size_t off = 0;
 
+	/* quiet: no records; the kernel counted the packets of each stage */
+	if (span_hist_quiet(t->opts)) {
+		uint64_t cnt[NETSEG_CNT_MAX];
+
+		tracer_counters(t, cnt, NULL, 0);
+		for (int s = 0; s < PW_STAGE_MAX; s++)
+			env.stage_count[s] = cnt[PW_CNT_STAGE0 + s];
+	}
 	out_begin(&r, "summary");
 	out_str(&r, "kind", NULL, "SUMMARY", OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(&r, "tool", NULL, t->tool, OUT_TEXT_BARE);
@@ -221,6 +230,7 @@ int main(int argc, char **argv)
 	memcpy((void *)&skel->rodata->pw_ifs, &env.ifs, sizeof(env.ifs));
 	skel->rodata->pw_port_lo = env.port_lo;
 	skel->rodata->pw_port_hi = env.port_hi;
+	skel->rodata->netseg_quiet = span_hist_quiet(common);
 	if (tracer_load_attach(&t, skel->skeleton, skel->obj, handle_event, &t, &rb))
 		goto cleanup;
 

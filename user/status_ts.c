@@ -20,6 +20,7 @@
 #include "lib/catalog.h"
 #include "lib/cli.h"
 #include "lib/span.h"
+#include "lib/span_hist.h"
 #include "lib/tracer.h"
 
 static struct env {
@@ -155,6 +156,7 @@ static const char *const stage_names[STS_N_STAGES] = { "rx", "tx", "wire" };
 struct ctx {
 	struct tracer *t;
 	struct span_map exchanges;
+	int hist_fd;          /* netseg_hist: the kernel's histograms when quiet */
 };
 
 /* The stamps in time order of the role, as a JSON array; text shows only
@@ -292,9 +294,13 @@ static int handle_event(void *arg, void *data, size_t size)
 
 static void on_expired(void *arg, const void *key, const void *value)
 {
+	struct ctx *c = arg;
+
 	(void)key;
 	env.expired++;
-	emit_incomplete(arg, value, "timeout");
+	/* quiet: counted for the scrape, not printed */
+	if (!span_hist_quiet(c->t->opts))
+		emit_incomplete(c, value, "timeout");
 }
 
 static int tick(void *arg)
@@ -322,6 +328,8 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_str(r, "role", NULL, env.role == STS_ROLE_SERVER ? "server" : "client", 0);
 	span_acct_fields(r, &a, "exchanges");
 	out_u64(r, "exchanges_closed", "closed", cnt[STS_CNT_CLOSED], 0);
+	if (span_hist_quiet(c->t->opts))
+		span_hist_summary(r, c->hist_fd, &env.segs);
 	span_segtab_summary(&env.segs, c->t, r, how);
 	free(r);
 }
@@ -340,7 +348,8 @@ static int configure(struct tracer *t, void *arg)
 	skel->rodata->sts_rport_lo = env.rport_lo;
 	skel->rodata->sts_rport_hi = env.rport_hi;
 	skel->rodata->sts_has_wire = tier_plan_stage_available(&t->plan, "wire");
-	return 0;
+	return span_hist_setup(&skel->rodata->netseg_quiet, &skel->rodata->netseg_hist_cfg,
+			       &env.segs, t->opts);
 }
 
 static void ready_filters(struct out_rec *r)
@@ -402,7 +411,10 @@ int main(int argc, char **argv)
 	c.t = &t;
 	if (tracer_load_attach_cfg(&t, skel->skeleton, configure, skel, handle_event, &c, &rb))
 		goto cleanup;
+	if (span_hist_quiet(common))
+		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
 	c.exchanges = span_map_of(skel->maps.exchanges);
+	c.hist_fd = bpf_map__fd(skel->maps.netseg_hist);
 
 	ready = malloc(sizeof(*ready));
 	if (!ready)

@@ -28,6 +28,7 @@
 #include "lib/metrics.h"
 #include "lib/pktfilter.h"
 #include "lib/span.h"
+#include "lib/span_hist.h"
 #include "lib/tracer.h"
 
 #define MAX_QUEUES 64   /* per-queue rows in the summary */
@@ -565,7 +566,9 @@ static void emit_chain(struct ctx *c, const struct tki_chain *ch, enum chain_end
 		span_segtab_add(&env.segs, st, r);
 	else
 		out_u64(r, "total_ns", NULL, st[last].ts_ns - st[TKI_S_XMIT].ts_ns, OUT_TEXT_HIDE);
-	out_emit(r);
+	/* quiet: a partial chain is counted below but not printed; drops are */
+	if (end == END_DROPPED || !span_hist_quiet(c->t->opts))
+		out_emit(r);
 
 	env.by_linking[ch->linking % 3]++;
 	if (end == END_COMPLETE) {
@@ -760,6 +763,8 @@ static void print_summary(struct ctx *c, enum loop_end how)
 		cnt[TKI_CNT_BATCH_OVERFLOW] ? 0 : OUT_TEXT_HIDE);
 	out_u64(r, "signals_of_other_vm", NULL, cnt[TKI_CNT_OTHER_VM], OUT_TEXT_HIDE);
 	out_u64(r, "total_events", "Total events collected:", c->t->records, OUT_TEXT_HIDE);
+	if (span_hist_quiet(c->t->opts))
+		span_hist_summary(r, bpf_map__fd(c->skel->maps.netseg_hist), &env.segs);
 	span_segtab_summary(&env.segs, c->t, r, how);
 	free(r);
 }
@@ -798,7 +803,8 @@ static int configure(struct tracer *t, void *arg)
 	skel->rodata->tki_irqfd_wakeup_addr = env.irqfd_wakeup_addr;
 	skel->rodata->tki_eventfd_write_addr = env.eventfd_write_addr;
 	skel->rodata->netseg_span_timeout_ns = env.timeout_ms * 1000000ull;
-	return 0;
+	return span_hist_setup(&skel->rodata->netseg_quiet, &skel->rodata->netseg_hist_cfg,
+			       &env.segs, t->opts);
 }
 
 static void find_symbols(void)
@@ -855,6 +861,8 @@ int main(int argc, char **argv)
 	c.skel = skel;
 	if (tracer_load_attach_cfg(&t, skel->skeleton, configure, skel, handle_event, &c, &rb))
 		goto cleanup;
+	if (span_hist_quiet(common))
+		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
 	c.chains = span_map_of(skel->maps.chains);
 	if (!(env.req_thread & (1u << TKI_S_EVENTFD)) && !tier_plan_stage_available(&t.plan, "vhost_signal"))
 		fprintf(stderr, "tun_tx_to_kvm_irq: neither vhost nor a VMM's eventfd write can be "

@@ -54,7 +54,7 @@ int BPF_PROG(span_drive, __u64 op, __u64 key64, __u64 stage, __u64 now, __u64 sk
 	netseg_stamp_fill(&v->st[stage], skb, 0, 0, 0);
 	netseg_stamp_commit(&v->st[stage], now);
 	if (netseg_span_ready(&v->span, v->st, ST_STAGES, ST_REQUIRED))
-		netseg_span_finish(&spans, &key, v, sizeof(*v), true);
+		netseg_span_finish(&spans, &key, v, sizeof(*v), true, v->st, ST_STAGES);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "span.h"
 #include "span.skel.h"
 #include "lib/span.h"
+#include "lib/span_hist.h"
 
 #define TIMEOUT 1000 /* ns: the test's own clock */
 
@@ -58,6 +59,38 @@ static int setup(void **state)
 	f->skel = span_bpf__open();
 	assert_non_null(f->skel);
 	f->skel->rodata->netseg_span_timeout_ns = TIMEOUT;
+	assert_int_equal(span_bpf__load(f->skel), 0);
+	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), on_record, &f->seen, NULL);
+	assert_non_null(f->rb);
+	f->ncpu = libbpf_num_possible_cpus();
+	*state = f;
+	return 0;
+}
+
+/* Quiet mode (--metrics --quiet): the kernel's histograms of these
+ * segments instead of records. */
+static const struct span_segment quiet_segs[] = {
+	{ "first", "first", 0, 1 },
+	{ "to3", "to3", SPAN_SEG_PREV, 3 },
+	{ "total", "total", 0, SPAN_SEG_LAST },
+	{ "back", "back", 2, 1 },             /* stage 2 comes after 1: negative */
+};
+#define N_QUIET_SEGS (int)(sizeof(quiet_segs) / sizeof(quiet_segs[0]))
+
+static int setup_quiet(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (geteuid() != 0) {
+		free(f);
+		skip();
+	}
+	f->skel = span_bpf__open();
+	assert_non_null(f->skel);
+	f->skel->rodata->netseg_span_timeout_ns = TIMEOUT;
+	f->skel->rodata->netseg_quiet = true;
+	assert_int_equal(span_hist_cfg_make(&f->skel->rodata->netseg_hist_cfg, quiet_segs,
+					    N_QUIET_SEGS), 0);
 	assert_int_equal(span_bpf__load(f->skel), 0);
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), on_record, &f->seen, NULL);
 	assert_non_null(f->rb);
@@ -271,6 +304,102 @@ static void accounting_adds_up(void **state)
 	assert_int_equal(a.evicted, 0);
 }
 
+static uint64_t hist_count(struct fixture *f, int seg, uint64_t *counts, uint64_t *sum)
+{
+	uint64_t n = 0;
+
+	assert_int_equal(span_hist_read(bpf_map__fd(f->skel->maps.netseg_hist), seg, counts, sum), 0);
+	for (int b = 0; b < NETSEG_HIST_BUCKETS; b++)
+		n += counts[b];
+	return n;
+}
+
+static void quiet_complete_span_goes_to_histograms_not_ring(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t counts[NETSEG_HIST_BUCKETS], sum, neg;
+	struct span_map m = map_of(f);
+
+	/* stage 2 never stamped: "to3" measures from stage 1 (PREV) */
+	drive(f, ST_OP_START, 40, 0, 1000000, 0xa);
+	drive(f, ST_OP_STAMP, 40, 1, 1000000 + 1500, 0xa);        /* first: 1500 ns */
+	drive(f, ST_OP_STAMP, 40, 3, 1000000 + 1500 + 3000, 0xa); /* to3: 3000 ns */
+	collect(f);
+	/* ST_REQUIRED wants stage 2 too: not complete yet */
+	assert_int_equal(counter(f, NETSEG_CNT_SPAN_COMPLETED), 0);
+	drive(f, ST_OP_STAMP, 40, 2, 1000000 + 1500 + 1000, 0xa);
+	collect(f);
+	assert_int_equal(f->seen.n, 0);
+	assert_int_equal(counter(f, NETSEG_CNT_SPAN_COMPLETED), 1);
+	assert_int_equal(span_in_flight(&m), 0);
+
+	assert_int_equal(hist_count(f, 0, counts, &sum), 1);
+	assert_int_equal(counts[netseg_hist_bucket(1500)], 1);
+	assert_int_equal(sum, 1500);
+	/* with stage 2 stamped now, PREV of 3 is 2: 2000 ns */
+	assert_int_equal(hist_count(f, 1, counts, &sum), 1);
+	assert_int_equal(counts[netseg_hist_bucket(2000)], 1);
+	assert_int_equal(sum, 2000);
+	assert_int_equal(hist_count(f, 2, counts, &sum), 1);
+	assert_int_equal(sum, 4500);
+	/* stage 1 before stage 2: counted as 0, and apart */
+	assert_int_equal(hist_count(f, 3, counts, &sum), 1);
+	assert_int_equal(counts[0], 1);
+	assert_int_equal(sum, 0);
+	assert_int_equal(span_hist_negative(bpf_map__fd(f->skel->maps.netseg_hist), 3, &neg), 0);
+	assert_int_equal(neg, 1);
+	assert_int_equal(span_hist_negative(bpf_map__fd(f->skel->maps.netseg_hist), 0, &neg), 0);
+	assert_int_equal(neg, 0);
+	/* segments past the table's stay empty */
+	assert_int_equal(hist_count(f, N_QUIET_SEGS, counts, &sum), 0);
+
+	/* a late stamp of the finished span is an orphan and adds nothing */
+	drive(f, ST_OP_STAMP, 40, 2, 1000000 + 9000, 0xa);
+	assert_int_equal(counter(f, NETSEG_CNT_SPAN_ORPHAN), 1);
+	assert_int_equal(hist_count(f, 2, counts, &sum), 1);
+}
+
+static void quiet_histograms_add_up_and_bound_the_tail(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t counts[NETSEG_HIST_BUCKETS], sum, want = 0;
+
+	for (uint32_t k = 0; k < 20; k++) {
+		uint64_t t0 = 1000000 + k * 100000, total = k < 19 ? 1000 * (k + 1) : 1ull << 35;
+
+		want += total;
+		drive(f, ST_OP_START, 100 + k, 0, t0, 0x100 + k);
+		drive(f, ST_OP_STAMP, 100 + k, 1, t0 + 1, 0x100 + k);
+		drive(f, ST_OP_STAMP, 100 + k, 2, t0 + 2, 0x100 + k);
+		drive(f, ST_OP_STAMP, 100 + k, 3, t0 + total, 0x100 + k);
+	}
+	collect(f);
+	assert_int_equal(f->seen.n, 0);
+	assert_int_equal(hist_count(f, 2, counts, &sum), 20);
+	assert_int_equal(sum, want);
+	assert_int_equal(counts[0], 1);             /* 1000 ns */
+	assert_int_equal(counts[NETSEG_HIST_BUCKETS - 1], 1); /* 2^35 ns: past 2^34 */
+	/* [16384, 24576): 17000, 18000 and 19000 */
+	assert_int_equal(counts[netseg_hist_bucket(19000)], 3);
+}
+
+static void quiet_replaced_span_is_counted_without_record(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t counts[NETSEG_HIST_BUCKETS], sum;
+
+	drive(f, ST_OP_START, 50, 0, 1000, 0xa);
+	drive(f, ST_OP_STAMP, 50, 1, 1100, 0xa);
+	drive(f, ST_OP_START, 50, 0, 1500, 0xc);
+	collect(f);
+	assert_int_equal(f->seen.n, 0);
+	assert_int_equal(counter(f, NETSEG_CNT_SPAN_REPLACED), 1);
+	/* the incomplete one is in no histogram; the new one is in flight */
+	assert_int_equal(hist_count(f, 0, counts, &sum), 0);
+	struct span_map m = map_of(f);
+	assert_int_equal(span_in_flight(&m), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +413,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(replaced_span_is_not_also_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(accounting_adds_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(quiet_complete_span_goes_to_histograms_not_ring,
+						setup_quiet, teardown),
+		cmocka_unit_test_setup_teardown(quiet_histograms_add_up_and_bound_the_tail,
+						setup_quiet, teardown),
+		cmocka_unit_test_setup_teardown(quiet_replaced_span_is_counted_without_record,
+						setup_quiet, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

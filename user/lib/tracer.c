@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "metrics.h"
 #include "privs.h"
+#include "span_hist.h"
 #include "tracer.h"
 
 static bool libbpf_verbose;
@@ -57,6 +58,8 @@ static void tracer_scrape(void *arg, struct metrics *m)
 		return;
 	metrics_count_set(m, "records_lost", NULL, NULL, cnt[NETSEG_CNT_RB_LOST]);
 	/* a tool without spans (pktwatch) has no echoes to count */
+	if (t->hist_tab)
+		span_hist_publish(m, t->hist_fd, t->hist_tab);
 	if (!metrics_segment_count(m))
 		return;
 	for (size_t i = 0; i < sizeof(echo_states) / sizeof(echo_states[0]); i++)
@@ -424,6 +427,12 @@ void tracer_end(struct tracer *t)
 		metrics_close(t->metrics);
 		t->metrics = NULL;
 	}
+}
+
+void tracer_kernel_hist(struct tracer *t, const struct span_segtab *tab, int map_fd)
+{
+	t->hist_fd = map_fd;
+	t->hist_tab = tab;
 }
 
 uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns)

@@ -22,6 +22,7 @@ struct bpf_object;
 struct bpf_object_skeleton;
 struct metrics;
 struct ring_buffer;
+struct span_segtab;
 
 #define NETSEG_VERSION "0.1.0"
 
@@ -38,6 +39,9 @@ struct tracer {
 	int (*record_fn)(void *ctx, void *data, size_t size);
 	void *record_ctx;
 	struct metrics *metrics;  /* --metrics: also metrics_default() */
+	/* --metrics --quiet: the kernel's segment histograms, read per scrape */
+	const struct span_segtab *hist_tab;
+	int hist_fd;
 };
 
 /* The watched namespace (--netns), and the tool's interface names resolved
@@ -127,6 +131,9 @@ void tracer_summary_emit(struct tracer *t, struct out_rec *r, const struct trace
 /* The tiers per stage as a JSON object, for ready and summary records. */
 int tracer_tiers_json(const struct tier_plan *plan, char *buf, size_t len);
 uint64_t tracer_wall(struct tracer *t, uint64_t mono_ns);
+/* With --metrics --quiet: every scrape reads the segment histograms the
+ * kernel keeps in `map_fd` (netseg_hist) for the segments of `tab`. */
+void tracer_kernel_hist(struct tracer *t, const struct span_segtab *tab, int map_fd);
 /* Entries in a hash map (items still in flight), walked key by key. */
 uint64_t tracer_map_count(int map_fd, size_t key_size);
 

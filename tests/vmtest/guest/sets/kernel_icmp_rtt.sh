@@ -2,7 +2,9 @@
 # forced, on both directions. Two namespaces joined by a veth pair; the
 # sender traces its own pings (tx), the receiver the pings it answers (rx),
 # both with the seed's command line. The truth is ping's own sequence numbers.
-# tests: rtt_fentry_both_directions_with_icmp_rcv rtt_kprobe_both_directions_with_icmp_rcv
+# With --metrics --quiet the echoes go into the kernel's histograms instead
+# (no server is needed: the address is only carried along).
+# tests: rtt_fentry_both_directions_with_icmp_rcv rtt_kprobe_both_directions_with_icmp_rcv rtt_quiet_fentry_and_kprobe_histograms
 # shellcheck shell=sh
 . /vmtest/lib.sh
 N=5
@@ -22,6 +24,7 @@ if ! setup >"$T/setup.err" 2>&1; then
 	for tier in fentry kprobe; do
 		fail "rtt_${tier}_both_directions_with_icmp_rcv" "cannot build namespaces: $(head -n 2 "$T/setup.err" | tr '\n' ' ')"
 	done
+	fail rtt_quiet_fentry_and_kprobe_histograms "cannot build namespaces"
 	exit 0
 fi
 
@@ -76,6 +79,30 @@ for tier in fentry kprobe; do
 	show "$T/$tier.tx" 10
 	show "$T/$tier.rx" 10
 done
+
+# quiet: the sender's function tiers, each echo once in the kernel's `total`
+# histogram (the summary reads it), and no echo record
+bad=''
+for tier in fentry kprobe; do
+	nsenter --net=/run/netns/rta kernel_icmp_rtt --src-ip $A --dst-ip $B --tier "$tier" -j \
+		--metrics 127.0.0.1:0 --quiet --ready-file "$T/q$tier.ready" >"$T/q$tier" 2>"$T/q$tier.err" &
+	tx=$!
+	if ! wait_ready "$T/q$tier.ready" $tx 90; then
+		stop $tx INT 10
+		bad="$bad $tier: never ready: $(head -c 200 "$T/q$tier.err")"
+		continue
+	fi
+	inns rta "$PING" -n -c $N -i 0.2 -W 2 $B >"$T/q$tier.ping" 2>&1
+	stop $tx INT 20
+	got=$(json "$T/q$tier" summary | jq -c '[.segments_kernel.total.count, .echoes_completed, .records]')
+	recs=$(grep -c '"type":"echo"' "$T/q$tier")
+	echo "  rtt quiet $tier: $(json "$T/q$tier" summary | jq -c .segments_kernel)"
+	if [ "$got" != "[$N,$N,0]" ] || [ "$recs" != 0 ]; then
+		bad="$bad $tier: [total count, completed, records] $got, want [$N,$N,0]; $recs echo records"
+		show "$T/q$tier.err" 10
+	fi
+done
+if [ -z "$bad" ]; then pass rtt_quiet_fentry_and_kprobe_histograms; else fail rtt_quiet_fentry_and_kprobe_histograms "$bad"; fi
 ip netns del rta
 ip netns del rtb
 rm -rf "$T"

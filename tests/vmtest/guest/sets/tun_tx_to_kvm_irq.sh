@@ -7,12 +7,14 @@
 # There is no KVM in the guest: irqfd and kvm_inject must be reported absent.
 # Independent truths: ping's own transmitted count and sequence numbers,
 # the tap's tx counter and vhost_drv's own count of frames it received.
-# tests: tki_vhost_chains_auto_tier tki_vhost_chains_kprobe_tier tki_icmp_seq_filter_gives_one_chain
+# With --metrics --quiet the chains go into the kernel's histograms instead.
+# tests: tki_vhost_chains_auto_tier tki_vhost_chains_kprobe_tier tki_icmp_seq_filter_gives_one_chain tki_quiet_vhost_chains_in_kernel_histograms
 # shellcheck shell=sh
 . /vmtest/lib.sh
 AUTO=tki_vhost_chains_auto_tier
 KPRB=tki_vhost_chains_kprobe_tier
 FILT=tki_icmp_seq_filter_gives_one_chain
+QUIET=tki_quiet_vhost_chains_in_kernel_histograms
 N=6 # echo requests per test
 NS=tk
 VD_PID='' TK_PID=''
@@ -31,7 +33,7 @@ cleanup_case() {
 }
 
 ip netns add $NS || {
-	for t in $AUTO $KPRB $FILT; do fail "$t" "ip netns add failed"; done
+	for t in $AUTO $KPRB $FILT $QUIET; do fail "$t" "ip netns add failed"; done
 	cleanup
 	exit 0
 }
@@ -97,6 +99,9 @@ run_case() {
 		usleep 100000
 		i=$((i + 1))
 	done
+	# quiet: no record to wait for; the worker signals right after it
+	# dequeued, well within this
+	[ "$want" = 0 ] && usleep 500000
 	stop "$TK_PID" INT 20
 	trc_rc=$?
 	TK_PID=
@@ -221,4 +226,25 @@ if run_case filter tkt2 198.18.52 1 --icmp-seq 3; then
 	fi
 fi
 report $FILT filter
+cleanup_case
+
+# 4: quiet: no chain record, each chain once in the kernel's histograms:
+# dequeue, vhost_signal, eventfd and total, nothing where KVM is absent
+bad=''
+if run_case quiet tkt3 198.18.53 0 --metrics 127.0.0.1:0 --quiet; then
+	s=$(json "$T/quiet.json" summary)
+	hist=$(echo "$s" | jq -c '.segments_kernel | map_values(.count)' 2>/dev/null)
+	want="{\"dequeue\":$N,\"vhost_signal\":$N,\"eventfd\":$N,\"irqfd\":0,\"kvm_inject\":0,\"total\":$N}"
+	echo "  tki quiet: $(echo "$s" | jq -c .segments_kernel 2>/dev/null)"
+	if [ "$sent" != "$N" ] || [ "$trc_rc" != 0 ]; then
+		bad="ping sent [$sent] of $N, tracer exited $trc_rc: $(head -c 300 "$T/quiet.err")"
+	elif [ "$(grep -c '"type":"chain"' "$T/quiet.json")" != 0 ]; then
+		bad="chain records in quiet mode"
+	elif [ "$hist" != "$want" ]; then
+		bad="histogram counts $hist, want $want"
+	elif [ "$(echo "$s" | jq -c '[.chains_completed, .records]')" != "[$N,0]" ]; then
+		bad="summary [completed, records] $(echo "$s" | jq -c '[.chains_completed, .records]'), want [$N,0]"
+	fi
+fi
+report $QUIET quiet
 cleanup
