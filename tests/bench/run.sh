@@ -5,6 +5,8 @@
 #   P1 exec -> ready (median)            P2 peak RSS (VmHWM)
 #   P3 ns per program run (bpf_stats)    P4 UDP packet rate, tracer on / off
 #   P5 records lost while tracing a ping flood
+#   every tracer twice: as it prints records, and in fleet mode
+#   (--metrics --quiet: the kernel's histograms, no record per echo)
 #   P7 ippantime_offsets: median |offset error| of the probe's kernel and
 #      user-space mid-points against ippantime sim's truth, idle and beside
 #      a CPU hog, over a veth pair
@@ -36,6 +38,9 @@ want() { [[ " $TOOLS " == *" $1 "* ]]; }
 STATS_BEFORE=$(sysctl -n kernel.bpf_stats_enabled)
 trap 'sysctl -q -w kernel.bpf_stats_enabled="$STATS_BEFORE"; t_cleanup' EXIT
 
+# fleet mode (issue 15): the same tracer with its metrics endpoint and no
+# record per event (the kernel aggregates); port 0: whatever is free
+QUIET="--metrics 127.0.0.1:0 --quiet"
 median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 # Traffic for the bench of one tracer, set by bench_on_bridge or bench_on_lab.
@@ -101,6 +106,8 @@ bench_tracer() {
 	t_stop "$pid" INT
 	lost=$(jq -r 'select(.type=="summary") | .lost' "$T_TMP/p5.json")
 	recs=$(jq -c --arg t "$rtype" 'select(.type==$t)' "$T_TMP/p5.json" | wc -l)
+	# --quiet: no record per echo; what the kernel's histograms counted instead
+	kcount=$(jq -r 'select(.type=="summary") | .segments_kernel // empty | [to_entries[] | "\(.key)=\(.value.count)"] | join(" ")' "$T_TMP/p5.json")
 	# records that carry "complete" (chains): how many of them are
 	complete=$(jq -c --arg t "$rtype" 'select(.type==$t and .complete==true)' "$T_TMP/p5.json" | wc -l)
 	rm -f "$T_TMP/p5.ready"
@@ -145,7 +152,7 @@ bench_tracer() {
 	printf '  %-36s %s\n' "P3 ns/run: UDP rejected / ping matched" "$p3"
 	printf '  %-36s %s\n' "P4 UDP pps on / off (medians)" "$on_m / $off_m = $(awk -v a="$on_m" -v b="$off_m" 'BEGIN {printf "%.3f", a/b}')"
 	printf '  %-36s %s\n' "P5 ping flood of $FLOOD traced" "$rtype records=$recs (want $((per_echo * FLOOD)))$(
-		[ "$complete" -gt 0 ] && echo " complete=$complete") lost=$lost"
+		[ "$complete" -gt 0 ] && echo " complete=$complete") lost=$lost${kcount:+ kernel histograms: $kcount}"
 }
 
 echo "netseg benchmark, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
@@ -155,13 +162,18 @@ if want pktwatch || want kernel_icmp_rtt || want icmp_drop_detector || want stat
 	sink_pid=$T_LAST_PID
 	bench_on_bridge
 	want pktwatch && bench_tracer "$(ns a)" pktwatch pw_ pkt 2
+	want pktwatch && bench_tracer "$(ns a)" pktwatch pw_ pkt 0 $QUIET
 	want kernel_icmp_rtt && bench_tracer "$(ns a)" kernel_icmp_rtt rtt_ echo 1 --src-ip $A --dst-ip $B
+	want kernel_icmp_rtt && bench_tracer "$(ns a)" kernel_icmp_rtt rtt_ echo 0 --src-ip $A --dst-ip $B $QUIET
 	want icmp_drop_detector && bench_tracer "$(ns h)" icmp_drop_detector idd_ echo 1 \
 		--src-ip $A --dst-ip $B --vm-interface h-a --phy-interface h-b
+	want icmp_drop_detector && bench_tracer "$(ns h)" icmp_drop_detector idd_ echo 0 \
+		--src-ip $A --dst-ip $B --vm-interface h-a --phy-interface h-b $QUIET
 	# a node's server role on the receiver: the UDP sink's socket wake-ups
 	# and every transmitted packet pass its hooks and are rejected; pings
 	# are no HTTP exchange (P5 wants 0 records)
 	want status_ts && bench_tracer "$(ns b)" status_ts sts_ exchange 0 --port 8080-8119
+	want status_ts && bench_tracer "$(ns b)" status_ts sts_ exchange 0 --port 8080-8119 $QUIET
 	t_stop "$sink_pid" TERM
 fi
 # On HR, toward VM-R: ICMP is traced (P2, P5: one chain per request), the
@@ -171,6 +183,7 @@ if want tun_tx_to_kvm_irq; then
 	t_lab_up "$LAB" || { echo "bench: lab up failed: $(head -c 300 "$T_TMP/$LAB.uperr")" >&2; exit 1; }
 	bench_on_lab
 	bench_tracer "$LAB-rhost" tun_tx_to_kvm_irq tki_ chain 1 -d vnet0 --protocol icmp
+	bench_tracer "$LAB-rhost" tun_tx_to_kvm_irq tki_ chain 0 -d vnet0 --protocol icmp $QUIET
 fi
 # P7: one probe run, both mid-points from the same samples: the kernel's
 # (status_ts linked in) and user space's, against the sim's programmed
