@@ -69,9 +69,10 @@ want=$((4 * DELAY_US * 1000))
 echo "    inter-path median: plain ${a_inter_ns} ns, with ${DELAY_US} us per vmm crossing ${d_inter_ns} ns (rise ${rise}, want ${want})"
 # vmm-sim's timed holds only ever end late (up to ~120 us per crossing at
 # p99 here, more when the machine is busy), never early: the bound is
-# asymmetric, -5 % .. +20 %
-check lab_rtt_vmm_delay_shows_in_inter_path "inter-path median rose by $rise ns, want $want -5%..+20%" \
-	test "$rise" -ge $((want * 95 / 100)) -a "$rise" -le $((want * 12 / 10))
+# asymmetric. The plain lab is measured first, and a busy machine (a
+# sanitized run: rise 1874 us for 2000) can raise its median: -10 % .. +20 %
+check lab_rtt_vmm_delay_shows_in_inter_path "inter-path median rose by $rise ns, want $want -10%..+20%" \
+	test "$rise" -ge $((want * 90 / 100)) -a "$rise" -le $((want * 12 / 10))
 for f in path1_ns path2_ns; do
 	a=$(eval echo "\$a_$f")
 	d=$(eval echo "\$d_$f")
