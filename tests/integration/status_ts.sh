@@ -86,8 +86,11 @@ check status_ts_server_wire_after_write "an exchange lacks wire or has it before
 	test "$(exch srv '| select(.wire_wall_ns > .tx_wall_ns and .tx_wall_ns > .rx_wall_ns)' | wc -l)" = $N
 check status_ts_server_summary_counts "summary: $(t_summary srv '[.exchanges_started,.exchanges_completed,.lost] | @csv')" \
 	test "$(t_summary srv '[.exchanges_started,.exchanges_completed,.lost] | @csv')" = "$N,$N,0"
-check status_ts_ready_names_tiers "ready record: $(jq -c 'select(.type=="ready") | .tiers | map_values(.tier)' "$T_TMP/srv.json")" \
-	test "$(jq -r 'select(.type=="ready") | [.tiers.rx.tier, .tiers.tx.tier] | @csv' "$T_TMP/srv.json")" != '"none","none"'
+# the ready record's tier per stage is the one the stamps themselves carry
+ready_tiers=$(jq -r 'select(.type=="ready") | "rx=\(.tiers.rx.tier) tx=\(.tiers.tx.tier)"' "$T_TMP/srv.json")
+stamp_tiers=$(exch srv '| .stages[] | select(.stage=="rx" or .stage=="tx") | "\(.stage)=\(.tier)"' | tr -d '"' | sort -u | tr '\n' ' ')
+check status_ts_ready_names_tiers "ready record [$ready_tiers], stamps [$stamp_tiers]" \
+	test -n "$stamp_tiers" -a "$ready_tiers " = "$stamp_tiers"
 
 # 2. client role: the kernel's round trip nests inside curl's own
 # (connected -> first byte), and holds the node's service time
