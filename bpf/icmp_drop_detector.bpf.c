@@ -68,15 +68,13 @@ static __always_inline int match_echo(struct sk_buff *skb, enum netseg_l3_at at,
 				      struct idd_key *key, bool count_rejects)
 {
 	struct netseg_pkt pkt;
-	int rc = netseg_parse_skb_tier(skb, at, &pkt, direct);
+	int rc = netseg_parse_skb_l4(skb, at, &pkt, direct, NETSEG_IPPROTO_ICMP);
 
 	if (rc != NETSEG_PARSE_OK) {
 		if (count_rejects)
 			netseg_count_parse_reject(rc);
 		return -1;
 	}
-	if (pkt.l4proto != NETSEG_IPPROTO_ICMP)
-		return -1;
 	if (pkt.icmp_type == NETSEG_ICMP_ECHO) {
 		key->src = pkt.saddr;
 		key->dst = pkt.daddr;
@@ -165,8 +163,17 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 	stamp(&e->st[point], skb, dev, ifindex, point, now);
 	if (idd_verbose)
 		netseg_span_emit_stage(e, sizeof(*e), point);
-	if (netseg_span_ready(&e->span, e->st, IDD_N_POINTS, (1u << IDD_N_POINTS) - 1))
-		netseg_span_finish(&echoes, &key, e, sizeof(*e), true, e->st, IDD_N_POINTS);
+	if (netseg_span_ready(&e->span, e->st, IDD_N_POINTS, (1u << IDD_N_POINTS) - 1)) {
+		/* read before the delete that may let the entry be reused */
+		__u8 rx_side = e->rx_side, freed = e->free.match;
+
+		/* counted here, not from records: quiet mode sends none */
+		if (netseg_span_finish(&echoes, &key, e, sizeof(*e), true, e->st, IDD_N_POINTS)) {
+			netseg_count(rx_side == IDD_SIDE_A ? IDD_CNT_DONE_RX_A : IDD_CNT_DONE_RX_B);
+			if (freed)
+				netseg_count(IDD_CNT_DONE_FREED);
+		}
+	}
 	return 0;
 }
 
@@ -227,7 +234,7 @@ int idd_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
  * Only recorded here; whether it was the echo's loss is decided when the
  * echo does not complete. */
 static __always_inline int handle_free(struct sk_buff *skb, void *location, __u32 reason,
-				       bool has_reason)
+				       bool has_reason, bool direct)
 {
 	struct net_device *dev;
 	struct idd_echo *e;
@@ -239,14 +246,14 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 	if (!skb)
 		return 0;
 	/* every free of the machine passes here: other namespaces leave first */
-	dev = BPF_CORE_READ(skb, dev);
-	if (dev && !netseg_netns_ok(dev))
+	dev = NETSEG_READ(direct, skb, dev);
+	if (dev && !netseg_netns_ok_tier(dev, direct))
 		return 0;
 	/* where the network header is depends on how far the packet got */
-	nh = BPF_CORE_READ(skb, network_header);
+	nh = NETSEG_READ(direct, skb, network_header);
 	/* every free of the machine: a non-IP one is no reject of ours */
 	request = match_echo(skb, nh && nh != (__u16)~0U ? NETSEG_L3_AT_NETHDR : NETSEG_L3_AT_DATA,
-			     false, &key, false);
+			     direct, &key, false);
 	if (request < 0)
 		return 0;
 	e = bpf_map_lookup_elem(&echoes, &key);
@@ -290,25 +297,25 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(idd_drop_btf, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle_free(skb, location, reason, true);
+	return handle_free(skb, location, reason, true, true);
 }
 
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(idd_drop0_btf, struct sk_buff *skb, void *location)
 {
-	return handle_free(skb, location, 0, false);
+	return handle_free(skb, location, 0, false, true);
 }
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(idd_drop_raw, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return handle_free(skb, location, reason, true);
+	return handle_free(skb, location, reason, true, false);
 }
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(idd_drop0_raw, struct sk_buff *skb, void *location)
 {
-	return handle_free(skb, location, 0, false);
+	return handle_free(skb, location, 0, false, false);
 }
 
 SEC("tracepoint/skb/kfree_skb")
@@ -319,7 +326,8 @@ int idd_drop_tp(struct trace_event_raw_kfree_skb *args)
 
 	if (has_reason)
 		reason = BPF_CORE_READ(args, reason);
-	return handle_free((struct sk_buff *)args->skbaddr, args->location, reason, has_reason);
+	return handle_free((struct sk_buff *)args->skbaddr, args->location, reason, has_reason,
+			   false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -29,6 +29,9 @@ enum idd_counter {
 						   * packet on its path here: a copy or clone, or a
 						   * packet that already left (TX completion) */
 	IDD_CNT_FREED_NO_DEV,                /* a free of our flow with no device: not attributable */
+	IDD_CNT_DONE_RX_A,                   /* complete echoes whose request came in on side A */
+	IDD_CNT_DONE_RX_B,                   /* ... on side B */
+	IDD_CNT_DONE_FREED,                  /* complete echoes with a free seen inside: not drops */
 };
 
 struct idd_key {

@@ -135,13 +135,11 @@ static __always_inline int handle_at(void *ctx, struct sk_buff *skb, const struc
 		return 0;
 	if (!netseg_ifset_has(&rtt_ifs, w->netns, w->ifindex))
 		return 0;
-	rc = netseg_parse_skb_tier(skb, at, &pkt, skb_direct);
+	rc = netseg_parse_skb_l4(skb, at, &pkt, skb_direct, NETSEG_IPPROTO_ICMP);
 	if (rc != NETSEG_PARSE_OK) {
 		netseg_count_parse_reject(rc);
 		return 0;
 	}
-	if (pkt.l4proto != NETSEG_IPPROTO_ICMP)
-		return 0;
 	/* path 1 carries the request, path 2 the reply, in both directions */
 	request = stage < RTT_P2_START;
 	if (pkt.icmp_type != (request ? NETSEG_ICMP_ECHO : NETSEG_ICMP_ECHOREPLY))

@@ -50,6 +50,7 @@ enum netseg_parse_rc {
 	NETSEG_PARSE_SHORT,          /* headers not in the linear part of the skb */
 	NETSEG_PARSE_READ,           /* reading kernel memory failed */
 	NETSEG_PARSE_FRAGMENT,       /* IPv4 non-first fragment: no L4 header */
+	NETSEG_PARSE_OTHER_L4,       /* not the one L4 protocol the caller wants */
 };
 
 /* One stage of a span: when and where it was stamped. */

@@ -167,7 +167,9 @@ static __always_inline bool netseg_span_ready(struct netseg_span *sp, const stru
  * the histograms instead of a record: `st` are its n_stages stamps (a
  * tool's stage count, a constant).
  */
-static __always_inline void netseg_span_finish(void *map, const void *key, const void *val,
+/* True for the one caller whose span completed here (reported or counted
+ * in the histograms): a tool may count more of it then, in both modes. */
+static __always_inline bool netseg_span_finish(void *map, const void *key, const void *val,
 					       __u32 size, bool report,
 					       const struct netseg_stamp *st, __u32 n_stages)
 {
@@ -176,12 +178,13 @@ static __always_inline void netseg_span_finish(void *map, const void *key, const
 	if (!report) {
 		if (bpf_map_delete_elem(map, key) == 0)
 			netseg_count(NETSEG_CNT_FILTERED);
-		return;
+		return false;
 	}
 	if (!netseg_quiet) {
-		if (netseg_span_claim(map, key, val, size, NETSEG_SPAN_EV_COMPLETE) == 0)
-			netseg_count(NETSEG_CNT_SPAN_COMPLETED);
-		return;
+		if (netseg_span_claim(map, key, val, size, NETSEG_SPAN_EV_COMPLETE))
+			return false;
+		netseg_count(NETSEG_CNT_SPAN_COMPLETED);
+		return true;
 	}
 	/* the times are copied before the delete that makes the span ours, as
 	 * a record's copy is: once deleted, the entry may hold a new span */
@@ -189,9 +192,10 @@ static __always_inline void netseg_span_finish(void *map, const void *key, const
 	for (__u32 i = 0; i < NETSEG_SPAN_MAX_STAGES; i++)
 		hs.ts[i] = i < n_stages ? *(volatile const __u64 *)&st[i].ts_ns : 0;
 	if (bpf_map_delete_elem(map, key))
-		return;
+		return false;
 	netseg_count(NETSEG_CNT_SPAN_COMPLETED);
 	netseg_hist_span(&hs);
+	return true;
 }
 
 /* A copy of a span as it is now, without claiming it (verbose stage records). */

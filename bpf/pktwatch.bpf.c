@@ -36,13 +36,11 @@ static __always_inline int pw_handle(struct sk_buff *skb, struct net_device *dev
 	if (!netseg_dev_in_ifset(&pw_ifs, dev, direct))
 		return 0;
 
-	rc = netseg_parse_skb_tier(skb, at, &pkt, direct);
+	rc = netseg_parse_skb_l4(skb, at, &pkt, direct, pw_l4proto);
 	if (rc != NETSEG_PARSE_OK) {
 		netseg_count_parse_reject(rc);
 		return 0;
 	}
-	if (pw_l4proto && pkt.l4proto != pw_l4proto)
-		return 0;
 	if (pw_addr && pkt.saddr != pw_addr && pkt.daddr != pw_addr)
 		return 0;
 	if (pw_port_hi && !((pkt.sport >= pw_port_lo && pkt.sport <= pw_port_hi) ||

@@ -188,10 +188,17 @@ static __always_inline int later(const void *sk, __u64 obj, enum sts_stage stage
 	return 0;
 }
 
-/* Before a map lookup on a hook every socket passes: a load is cheaper */
-static __always_inline bool is_tcp(const struct sock *sk, bool direct)
+/* Before a map lookup on a hook every socket (or every packet) passes:
+ * three loads are cheaper, and only the watched ports' sockets hold an
+ * exchange */
+static __always_inline bool is_watched_tcp(const struct sock *sk, bool direct)
 {
-	return sk && NETSEG_READ(direct, sk, sk_protocol) == NETSEG_IPPROTO_TCP;
+	const struct sock_common *c = &sk->__sk_common;
+
+	if (!sk || NETSEG_READ(direct, sk, sk_protocol) != NETSEG_IPPROTO_TCP)
+		return false;
+	return in_range(NETSEG_READ(direct, c, skc_num), sts_lport_lo, sts_lport_hi) &&
+	       in_range(bpf_ntohs(NETSEG_READ(direct, c, skc_dport)), sts_rport_lo, sts_rport_hi);
 }
 
 static __always_inline int on_rx(const struct sock *sk, bool direct, enum sts_hook hook,
@@ -199,7 +206,7 @@ static __always_inline int on_rx(const struct sock *sk, bool direct, enum sts_ho
 {
 	if (sts_role == STS_ROLE_SERVER)
 		return start(sk, direct, STS_RX, hook, tier);
-	if (!is_tcp(sk, direct))
+	if (!is_watched_tcp(sk, direct))
 		return 0;
 	return later(sk, (__u64)sk, STS_RX, hook, tier, NULL);
 }
@@ -209,7 +216,7 @@ static __always_inline int on_tx(const struct sock *sk, bool direct, enum sts_ho
 {
 	if (sts_role == STS_ROLE_CLIENT)
 		return start(sk, direct, STS_TX, hook, tier);
-	if (!is_tcp(sk, direct))
+	if (!is_watched_tcp(sk, direct))
 		return 0;
 	return later(sk, (__u64)sk, STS_TX, hook, tier, NULL);
 }
@@ -311,7 +318,7 @@ static __always_inline int on_wire(const struct sk_buff *skb, bool direct, enum 
 	if (!skb)
 		return 0;
 	sk = NETSEG_READ(direct, skb, sk);
-	if (!is_tcp(sk, direct))
+	if (!is_watched_tcp(sk, direct))
 		return 0;
 	return later(sk, (__u64)skb, STS_WIRE, STS_HOOK_DEV_START_XMIT, tier,
 		     NETSEG_READ(direct, skb, dev));

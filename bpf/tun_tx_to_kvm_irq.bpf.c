@@ -104,6 +104,17 @@ static __always_inline bool is_tun(const struct net_device *dev)
 	return kind[0] == 't' && kind[1] == 'u' && kind[2] == 'n' && kind[3] == 0;
 }
 
+/* The one L4 protocol the filter can pass, if it names one (ICMP ids and
+ * sequence numbers are ICMP's): the parse stops before others' headers. */
+static __always_inline __u8 filter_l4(void)
+{
+	if (!tki_filter.on)
+		return 0;
+	if (tki_filter.proto)
+		return tki_filter.proto;
+	return tki_filter.flags ? NETSEG_IPPROTO_ICMP : 0;
+}
+
 static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 				   enum tki_hook hook, enum netseg_tier tier, bool direct)
 {
@@ -128,7 +139,7 @@ static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 	if (hook == TKI_HOOK_DEV_START_XMIT && !tki_ifs.n && !is_tun(dev))
 		return 0;
 	/* a bridged or routed frame has its network header set: parse from it */
-	rc = netseg_parse_skb_tier(skb, NETSEG_L3_AT_NETHDR, &pkt, direct);
+	rc = netseg_parse_skb_l4(skb, NETSEG_L3_AT_NETHDR, &pkt, direct, filter_l4());
 	if (rc != NETSEG_PARSE_OK || !netseg_pktfilter_match(&tki_filter, &pkt)) {
 		if (tki_filter.on) {
 			netseg_count(TKI_CNT_FILTERED_OUT);

@@ -65,7 +65,7 @@ static struct env {
 	uint32_t subsys_reason[MAX_SUBSYS_REASONS];   /* reasons with subsystem bits */
 	uint64_t subsys_count[MAX_SUBSYS_REASONS];
 	uint64_t drops_unexplained, drops_no_reason;
-	uint64_t complete, oriented[2], expired, replaced, frees_not_drops;
+	uint64_t complete, expired, replaced;
 	char *reason_names[MAX_REASONS];
 	bool reasons_loaded;
 	struct ksyms *ksyms;
@@ -328,10 +328,7 @@ static void emit_echo(struct tracer *t, const struct idd_echo *e)
 	char rx_if[17], tx_if[17];
 
 	env.complete++;
-	env.oriented[e->rx_side & 1]++;
-	/* a free seen while the packet was inside was not its loss: it came through */
-	if (e->free.match)
-		env.frees_not_drops++;
+	/* per side and frees inside complete echoes: the kernel counts them */
 	ifname_of(rx_if, p[IDD_REQ_RX].ifname);
 	ifname_of(tx_if, p[IDD_REQ_TX].ifname);
 	out_begin_event(r, "echo");
@@ -509,10 +506,12 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_u64(r, "drops_without_free", NULL, env.drops_unexplained, OUT_TEXT_HIDE);
 	span_acct_fields(r, &a, "echoes");
 	out_u64(r, "in_flight", "in-flight", a.in_flight, OUT_TEXT_HIDE);
-	out_u64(r, "frees_not_drops", "frees-not-drops", cnt[IDD_CNT_FREE_NOT_PATH] + env.frees_not_drops, 0);
+	/* a free seen while the packet was inside was not its loss: it came through */
+	out_u64(r, "frees_not_drops", "frees-not-drops",
+		cnt[IDD_CNT_FREE_NOT_PATH] + cnt[IDD_CNT_DONE_FREED], 0);
 	out_u64(r, "kfree_without_device", "kfree-no-dev", cnt[IDD_CNT_FREED_NO_DEV], 0);
-	out_u64(r, "rx_on_vm_side", NULL, env.oriented[IDD_SIDE_A], env.vm_phy ? 0 : OUT_TEXT_HIDE);
-	out_u64(r, "rx_on_phy_side", NULL, env.oriented[IDD_SIDE_B], env.vm_phy ? 0 : OUT_TEXT_HIDE);
+	out_u64(r, "rx_on_vm_side", NULL, cnt[IDD_CNT_DONE_RX_A], env.vm_phy ? 0 : OUT_TEXT_HIDE);
+	out_u64(r, "rx_on_phy_side", NULL, cnt[IDD_CNT_DONE_RX_B], env.vm_phy ? 0 : OUT_TEXT_HIDE);
 	if (span_hist_quiet(c->t->opts))
 		span_hist_summary(r, bpf_map__fd(c->skel->maps.netseg_hist), &env.segs);
 	span_segtab_summary(&env.segs, c->t, r, how);

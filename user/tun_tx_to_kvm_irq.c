@@ -689,16 +689,22 @@ static void analysis_text(char *buf, size_t len)
 					stage_names[i], (unsigned long long)env.missing_first[i]);
 }
 
-static void add_chain_fields(struct out_rec *r, bool analysis)
+static void add_chain_fields(struct out_rec *r, bool analysis, bool quiet)
 {
 	static char qbuf[8192], mbuf[512], vbuf[4096], abuf[8192];
 
 	out_u64(r, "chains_partial", "partial", env.partial, 0);
 	out_u64(r, "chains_dropped", "dropped", env.dropped, 0);
-	out_u64(r, "linking_vhost", NULL, env.by_linking[TKI_LINK_VHOST], OUT_TEXT_HIDE);
-	out_u64(r, "linking_thread", NULL, env.by_linking[TKI_LINK_THREAD], OUT_TEXT_HIDE);
 	missing_json(mbuf, sizeof(mbuf));
 	out_json(r, "partial_by_missing", mbuf, NULL, OUT_TEXT_HIDE);
+	/* the tables below count complete chains from their records, which
+	 * quiet mode does not send: left out rather than shown short */
+	if (quiet) {
+		out_str(r, "chain_tables", NULL, "not kept in quiet mode", OUT_TEXT_HIDE);
+		return;
+	}
+	out_u64(r, "linking_vhost", NULL, env.by_linking[TKI_LINK_VHOST], OUT_TEXT_HIDE);
+	out_u64(r, "linking_thread", NULL, env.by_linking[TKI_LINK_THREAD], OUT_TEXT_HIDE);
 	queues_json(qbuf, sizeof(qbuf));
 	out_json(r, "queues", qbuf, NULL, OUT_TEXT_HIDE);
 	if (env.queues_overflow)
@@ -727,7 +733,7 @@ static int tick(void *arg)
 				OUT_TEXT_BARE | OUT_JSON_HIDE);
 			out_u64(r, "chains_in_flight", "in_flight", span_in_flight(&c->chains), 0);
 			out_u64(r, "chains_completed", "completed", env.complete, 0);
-			add_chain_fields(r, env.analyze);
+			add_chain_fields(r, env.analyze, span_hist_quiet(c->t->opts));
 			out_emit(r);
 			free(r);
 		}
@@ -749,7 +755,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	if (env.analyze) {
 		/* the final analysis on lines of its own, before the summary */
 		out_begin(r, "analysis");
-		add_chain_fields(r, true);
+		add_chain_fields(r, true, span_hist_quiet(c->t->opts));
 		out_emit(r);
 	}
 	out_begin(r, "summary");
@@ -757,7 +763,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 		OUT_TEXT_BARE | OUT_JSON_HIDE);
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_HIDE);
 	span_acct_fields(r, &a, "chains");
-	add_chain_fields(r, false);
+	add_chain_fields(r, false, span_hist_quiet(c->t->opts));
 	out_u64(r, "packets_filtered_out", "filtered-out", cnt[TKI_CNT_FILTERED_OUT], 0);
 	out_u64(r, "batch_overflow", NULL, cnt[TKI_CNT_BATCH_OVERFLOW],
 		cnt[TKI_CNT_BATCH_OVERFLOW] ? 0 : OUT_TEXT_HIDE);

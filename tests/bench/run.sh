@@ -22,6 +22,7 @@ FLOOD=${BENCH_FLOOD:-20000}
 UDP=${BENCH_UDP:-300000}
 TOOLS=${BENCH_TOOLS:-pktwatch kernel_icmp_rtt icmp_drop_detector status_ts tun_tx_to_kvm_irq analyze_parse ippantime_offsets}
 FLOODER=${OUTPUT:-$PWD/.output}/bench/udp_flood
+FLOOR=${OUTPUT:-$PWD/.output}/bench/hook_floor
 PARSE_BENCH=${OUTPUT:-$PWD/.output}/bench/analyze_parse
 A=198.18.40.1
 B=198.18.40.2
@@ -48,7 +49,9 @@ median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else prin
 # wire) -- b; veth hands each datagram on inside the sender's send, so the
 # sender's own rate is the path's.
 bench_on_bridge() {
-	udp_rate() { ip netns exec "$(ns a)" "$FLOODER" send $B 9999 "$UDP"; }
+	# the sender on CPU 1, where veth also delivers: one CPU does all of
+	# a datagram's work, and the rate stops depending on where it migrates
+	udp_rate() { ip netns exec "$(ns a)" taskset -c 1 "$FLOODER" send $B 9999 "$UDP"; }
 	ping_flood() { ip netns exec "$(ns a)" ping -n -q -f -c "$FLOOD" $B >/dev/null 2>&1; }
 }
 # lab: VM-S -> HS -> wire -> HR -> VM-R through taps and vmm-sim threads. A
@@ -81,6 +84,16 @@ prog_stats() {
 		 | "\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
 
+# tracer_tracepoints PID: the tracepoints PID's programs are attached to
+# (tp_btf and raw_tp links name them; classic tracepoints do not)
+tracer_tracepoints() {
+	local ids
+	ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^prog_id:/ {print $2}' | sort -un | jq -sc .)
+	bpftool link show -j | jq -r --argjson ids "${ids:-[]}" \
+		'.[] | select(.tp_name and (.prog_id as $i | $ids | index($i))) | .tp_name' | sort -u | tr '\n' ' '
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0) ? a/b : 0}'; }
+
 # bench_tracer NETNS TOOL PROG_PREFIX RECORD_TYPE RECORDS_PER_ECHO ARGS...:
 # the tool as a user runs it, in namespace NETNS (the full `ip netns` name)
 bench_tracer() {
@@ -103,6 +116,8 @@ bench_tracer() {
 	t_wait_file "$T_TMP/p5.ready" 10
 	ping_flood
 	hwm=$(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)
+	local tps
+	tps=$(tracer_tracepoints "$(jq -r .pid "$T_TMP/p5.ready")")
 	t_stop "$pid" INT
 	lost=$(jq -r 'select(.type=="summary") | .lost' "$T_TMP/p5.json")
 	recs=$(jq -c --arg t "$rtype" 'select(.type==$t)' "$T_TMP/p5.json" | wc -l)
@@ -112,11 +127,25 @@ bench_tracer() {
 	complete=$(jq -c --arg t "$rtype" 'select(.type==$t and .complete==true)' "$T_TMP/p5.json" | wc -l)
 	rm -f "$T_TMP/p5.ready"
 
+	# The floor: an empty program on the same tracepoints, what hooking
+	# costs before any tracer code runs
+	floor_on() {
+		rm -f "$T_TMP/floor.ready"
+		t_bg "$T_TMP/floor.out" "$FLOOR" "$T_TMP/floor.ready" $tps
+		floor_pid=$T_LAST_PID
+		t_wait_file "$T_TMP/floor.ready" 10
+	}
+
 	# P4: UDP the tracer must reject, alternating off/on to share the noise
 	# (bpf_stats off: it adds two clock reads to every program run)
-	local off=() on=()
+	local off=() on=() floor=()
 	for i in $(seq "${BENCH_ALTERNATIONS:-5}"); do
 		off+=("$(udp_rate)")
+		if [ -n "$tps" ]; then
+			floor_on
+			floor+=("$(udp_rate)")
+			t_stop "$floor_pid" TERM
+		fi
 		t_bg "$T_TMP/p4.out" ip netns exec "$where" "$bin" "$@" --ready-file "$T_TMP/p4.ready"
 		pid=$T_LAST_PID
 		t_wait_file "$T_TMP/p4.ready" 10
@@ -136,10 +165,18 @@ bench_tracer() {
 	prog_stats "$prefix" "$tpid" >"$T_TMP/p3.all"
 	t_stop "$pid" TERM
 	rm -f "$T_TMP/p3.ready"
+	local floor_ns=-
+	if [ -n "$tps" ]; then
+		floor_on
+		udp_rate >/dev/null
+		floor_ns=$(prog_stats floor_ "$floor_pid" | awk '$3 > 0 {t += $2; c += $3} END {printf "%.0f", c ? t/c : 0}')
+		t_stop "$floor_pid" TERM
+	fi
 	sysctl -q -w kernel.bpf_stats_enabled="$STATS_BEFORE"
-	local off_m on_m p1 p3
+	local off_m on_m floor_m p1 p3
 	off_m=$(printf '%s\n' "${off[@]}" | median)
 	on_m=$(printf '%s\n' "${on[@]}" | median)
+	floor_m=$( ((${#floor[@]})) && printf '%s\n' "${floor[@]}" | median)
 	p1=$(median <"$T_TMP/p1" | cut -d. -f1)
 	# per program: ns per run under UDP alone, and per run of the flood's extra runs
 	p3=$(awk 'NR==FNR {t[$1]=$2; c[$1]=$3; next}
@@ -150,7 +187,9 @@ bench_tracer() {
 	printf '  %-36s %s\n' "P1 exec -> ready (median of $RUNS)" "$((p1 / 1000)).$(printf '%03d' $((p1 % 1000))) ms"
 	printf '  %-36s %s\n' "P2 peak RSS after a traced flood" "$hwm KiB"
 	printf '  %-36s %s\n' "P3 ns/run: UDP rejected / ping matched" "$p3"
-	printf '  %-36s %s\n' "P4 UDP pps on / off (medians)" "$on_m / $off_m = $(awk -v a="$on_m" -v b="$off_m" 'BEGIN {printf "%.3f", a/b}')"
+	printf '  %-36s %s\n' "P3 floor: empty program, same hooks" "$floor_ns ns/run on $(wc -w <<<"$tps") tracepoints ($(echo $tps))"
+	printf '  %-36s %s\n' "P4 UDP pps on / off (medians)" "$on_m / $off_m = $(ratio "$on_m" "$off_m")"
+	[ -n "$floor_m" ] && printf '  %-36s %s\n' "P4 floor: empty program / off" "$floor_m / $off_m = $(ratio "$floor_m" "$off_m"); tracer / floor = $(ratio "$on_m" "$floor_m")"
 	printf '  %-36s %s\n' "P5 ping flood of $FLOOD traced" "$rtype records=$recs (want $((per_echo * FLOOD)))$(
 		[ "$complete" -gt 0 ] && echo " complete=$complete") lost=$lost${kcount:+ kernel histograms: $kcount}"
 }
@@ -158,7 +197,7 @@ bench_tracer() {
 echo "netseg benchmark, $(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs"
 if want pktwatch || want kernel_icmp_rtt || want icmp_drop_detector || want status_ts; then
 	t_bridge_host $A $B || exit 1
-	t_bg "$T_TMP/sink.out" ip netns exec "$(ns b)" "$FLOODER" sink 9999
+	t_bg "$T_TMP/sink.out" ip netns exec "$(ns b)" taskset -c 0 "$FLOODER" sink 9999
 	sink_pid=$T_LAST_PID
 	bench_on_bridge
 	want pktwatch && bench_tracer "$(ns a)" pktwatch pw_ pkt 2

@@ -121,3 +121,11 @@ check lab_metrics_scrapes_during_a_flood_lose_nothing "records lost: record mode
 	test "$lost_r,$lost_q" = "0,0"
 
 for p in rtt_record idd_record rtt_quiet idd_quiet; do t_stop "$(eval echo "\$pid_$p")" INT; done
+# The detector's per-side counts are the kernel's: quiet mode has them too
+# (every request came in on the VM side, from VM-S)
+for m in record quiet; do
+	sides=$(jq -r 'select(.type=="summary") | "\(.complete) \(.rx_on_vm_side) \(.rx_on_phy_side)"' "$T_TMP/idd_$m.out")
+	read -r c v p <<<"$sides"
+	check "lab_metrics_${m}_detector_counts_sides" "complete $c, rx on vm side $v, on phy side $p" \
+		test "${c:-0}" -ge $N -a "$v" = "$c" -a "$p" = 0
+done

@@ -121,8 +121,11 @@ check lab_tki_two_vms_summary_lists_both "vms: $(t_summary two '.vms' | jq -c .)
 
 # ---- a flood toward VM-R: every packet accounted ---------------------------
 tki flood "$A" hr -d vnet0 --protocol icmp || exit 0
+# beside it, fleet mode: the kernel's histograms, no record per chain
+tki fleet "$A" hr -d vnet0 --protocol icmp --metrics 127.0.0.1:0 --quiet || exit 0
 "$NS" lab exec vm-s --prefix "$A" -- ping -f -n -c 3000 198.18.0.2 >"$T_TMP/flood.ping" 2>&1
 t_tracer_stop flood
+t_tracer_stop fleet
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T_TMP/flood.ping")
 read -r started complete partial dropped flight evicted lost < <(t_summary flood \
 	'[.chains_started, .chains_completed, .chains_partial, .chains_dropped, .chains_in_flight, .chains_evicted, .lost] | map(tostring) | join(" ")')
@@ -132,6 +135,13 @@ check lab_tki_flood_every_chain_accounted "complete+partial+dropped+in flight = 
 	test $((complete + partial + dropped + flight)) -eq "$started" -a "$evicted" -eq 0 -a "$lost" -eq 0
 check lab_tki_flood_records_match_summary "$(chains flood | wc -l) chain records, summary says $((complete + partial + dropped))" \
 	test "$(chains flood | wc -l)" -eq $((complete + partial + dropped))
+read -r q_complete q_total < <(t_summary fleet '[.chains_completed, .segments_kernel.total.count] | map(tostring) | join(" ")')
+q_tables=$(t_summary fleet .chain_tables)
+q_recs=$(chains fleet | jq -r 'select(.complete)' | wc -l)
+check lab_tki_flood_quiet_counts_in_the_kernel "quiet: completed $q_complete, kernel total histogram $q_total, complete chain records $q_recs; record mode completed $complete" \
+	test "$q_complete" = "$complete" -a "$q_total" = "$complete" -a "$q_recs" = 0
+check lab_tki_flood_quiet_leaves_record_tables_out "chain_tables: $q_tables, queues: $(t_summary fleet .queues)" \
+	test "$(t_summary fleet .queues)" = null -a -n "$q_tables" -a "$q_tables" != null
 
 # ---- a VMM that stops reading: its tap queues, then it reads in batches ----
 # vmm-r stopped (SIGSTOP, by its pid) while VM-S pings: the tap queues what

@@ -25,12 +25,14 @@ struct sk_buff {
 };
 
 static unsigned counted[NETSEG_CNT_MAX];
+static unsigned reads;
 
 #define BPF_CORE_READ(s, f) ((s)->f)
 #define bpf_htons(x) htons(x)
 #define bpf_ntohs(x) ntohs(x)
 static int bpf_probe_read_kernel(void *dst, unsigned size, const void *src)
 {
+	reads++;
 	memcpy(dst, src, size);
 	return 0;
 }
@@ -120,6 +122,37 @@ static void udp_and_tcp_ports(void **state)
 	assert_int_equal(netseg_parse_skb_tier(&f.skb, NETSEG_L3_AT_DATA, &p, false), NETSEG_PARSE_OK);
 	assert_int_equal(p.l4proto, 6);
 	assert_int_equal(p.sport, 8080);
+}
+
+/* A caller that wants one L4 protocol: others stop after the IP header
+ * (one read, not two), are not counted as rejects, and the wanted one is
+ * parsed in full. */
+static void other_l4_stops_after_the_ip_header(void **state)
+{
+	const unsigned char ports[8] = { 0x1f, 0x90, 0x00, 0x35, 0, 8, 0, 0 };
+	unsigned before = counted[NETSEG_CNT_PARSE_REJECT];
+	struct frame f;
+	struct netseg_pkt p;
+	int rc;
+
+	(void)state;
+	build(&f, 17, ports, sizeof(ports), 0);
+	reads = 0;
+	rc = netseg_parse_skb_l4(&f.skb, NETSEG_L3_AT_DATA, &p, false, 1);
+	assert_int_equal(rc, NETSEG_PARSE_OTHER_L4);
+	assert_int_equal(reads, 1);
+	netseg_count_parse_reject(rc);
+	assert_int_equal(counted[NETSEG_CNT_PARSE_REJECT], before);
+	build(&f, 1, echo_req, sizeof(echo_req), 0);
+	reads = 0;
+	assert_int_equal(netseg_parse_skb_l4(&f.skb, NETSEG_L3_AT_DATA, &p, false, 1), NETSEG_PARSE_OK);
+	assert_int_equal(reads, 2);
+	assert_int_equal(p.icmp_type, 8);
+	assert_int_equal(p.dport, 7);
+	/* 0 wants every protocol */
+	build(&f, 17, ports, sizeof(ports), 0);
+	assert_int_equal(netseg_parse_skb_l4(&f.skb, NETSEG_L3_AT_DATA, &p, false, 0), NETSEG_PARSE_OK);
+	assert_int_equal(p.dport, 53);
 }
 
 static void ipv6_rejected_cleanly_and_counted(void **state)
@@ -350,6 +383,7 @@ int main(void)
 		cmocka_unit_test(icmp_echo_at_data),
 		cmocka_unit_test(icmp_echo_at_network_header_with_data_at_mac),
 		cmocka_unit_test(udp_and_tcp_ports),
+		cmocka_unit_test(other_l4_stops_after_the_ip_header),
 		cmocka_unit_test(ipv6_rejected_cleanly_and_counted),
 		cmocka_unit_test(arp_is_not_ip),
 		cmocka_unit_test(bad_ip_version_rejected),
