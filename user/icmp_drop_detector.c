@@ -18,6 +18,7 @@
 #include "icmp_drop_detector.h"
 #include "icmp_drop_detector.skel.h"
 #include "lib/catalog.h"
+#include "lib/dropreason.h"
 #include "lib/cli.h"
 #include "lib/ksyms.h"
 #include "lib/metrics.h"
@@ -40,7 +41,7 @@ static const char *const class_text[N_DROP_CLASSES] = {
 	"reply dropped inside this host",
 };
 
-#define MAX_REASONS 512
+#define MAX_REASONS DROP_REASON_MAX_CORE
 #define MAX_SUBSYS_REASONS 64
 
 /* The four segments of an echo on this host, declared once. */
@@ -66,8 +67,6 @@ static struct env {
 	uint64_t subsys_count[MAX_SUBSYS_REASONS];
 	uint64_t drops_unexplained, drops_no_reason;
 	uint64_t complete, expired, replaced;
-	char *reason_names[MAX_REASONS];
-	bool reasons_loaded;
 	struct ksyms *ksyms;
 	bool ksyms_tried;
 } env = {
@@ -197,50 +196,6 @@ static int resolve_ifaces(void *arg)
 }
 
 /* ---- drop reasons and sites ----------------------------------------- */
-
-/* Names from the running kernel's enum skb_drop_reason: values differ
- * between kernels, so never from a table of our own. */
-static void load_reason_names(void)
-{
-	struct btf *btf;
-	const struct btf_type *t;
-	int id;
-
-	env.reasons_loaded = true;
-	btf = btf__load_vmlinux_btf();
-	if (!btf)
-		return;
-	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
-	if (id > 0 && (t = btf__type_by_id(btf, id))) {
-		const struct btf_enum *e = btf_enum(t);
-
-		for (int i = 0; i < btf_vlen(t); i++) {
-			const char *name = btf__name_by_offset(btf, e[i].name_off);
-
-			if (e[i].val >= 0 && e[i].val < MAX_REASONS && name) {
-				if (!strncmp(name, "SKB_DROP_REASON_", 16))
-					name += 16;
-				env.reason_names[e[i].val] = strdup(name);
-			}
-		}
-	}
-	btf__free(btf);
-}
-
-/* Core reasons have names in the kernel's enum; a subsystem's reasons
- * (OVS since 6.8) carry the subsystem id in bits 16 and up. */
-static const char *reason_name(uint32_t reason, char *buf, size_t len)
-{
-	if (!env.reasons_loaded)
-		load_reason_names();
-	if (reason < MAX_REASONS && env.reason_names[reason])
-		return env.reason_names[reason];
-	if (reason >> 16)
-		snprintf(buf, len, "SUBSYS_%u_%u", reason >> 16, reason & 0xffff);
-	else
-		snprintf(buf, len, "%u", reason);
-	return buf;
-}
 
 static void count_reason(uint32_t reason)
 {
@@ -376,7 +331,7 @@ static void emit_drop(struct tracer *t, const struct idd_echo *e, const char *de
 	if (f->match) {
 		if (f->has_reason) {
 			count_reason(f->reason);
-			why = reason_name(f->reason, rbuf, sizeof(rbuf));
+			why = drop_reason_name(f->reason, rbuf, sizeof(rbuf));
 			out_str(r, "reason", NULL, why, OUT_TEXT_NEWLINE);
 			out_u64(r, "reason_code", NULL, f->reason, OUT_TEXT_HIDE);
 		} else {
@@ -496,7 +451,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 		if (!n)
 			continue;
 		off += snprintf(reasons + off, sizeof(reasons) - off, "%s\"%s\":%llu", first ? "" : ",",
-				reason_name(code, rbuf, sizeof(rbuf)), (unsigned long long)n);
+				drop_reason_name(code, rbuf, sizeof(rbuf)), (unsigned long long)n);
 		first = 0;
 	}
 	if (off < sizeof(reasons))
@@ -615,8 +570,7 @@ cleanup:
 	ring_buffer__free(rb);
 	icmp_drop_detector_bpf__destroy(skel);
 	ksyms_free(env.ksyms);
-	for (int i = 0; i < MAX_REASONS; i++)
-		free(env.reason_names[i]);
+	drop_reason_names_free();
 	span_segtab_free(&env.segs);
 	return rc;
 }

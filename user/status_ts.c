@@ -372,6 +372,9 @@ static void ready_filters(struct out_rec *r)
 	out_u64(r, "timeout_ms", NULL, env.timeout_ms, OUT_TEXT_HIDE);
 }
 
+/* an exchange whose connection closed before it completed */
+static const struct tracer_state closed_state[] = { { "closed", STS_CNT_CLOSED }, { NULL, 0 } };
+
 int main(int argc, char **argv)
 {
 	static const struct argp_child children[] = { { &cli_common_argp, 0, NULL, 0 }, {} };
@@ -413,6 +416,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (span_hist_quiet(common))
 		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
+	t.states = closed_state;
 	c.exchanges = span_map_of(skel->maps.exchanges);
 	c.hist_fd = bpf_map__fd(skel->maps.netseg_hist);
 

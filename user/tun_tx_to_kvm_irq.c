@@ -23,6 +23,7 @@
 #include "tun_tx_to_kvm_irq.h"
 #include "tun_tx_to_kvm_irq.skel.h"
 #include "lib/catalog.h"
+#include "lib/dropreason.h"
 #include "lib/cli.h"
 #include "lib/ksyms.h"
 #include "lib/metrics.h"
@@ -402,14 +403,13 @@ static void count_vm(const struct tki_chain *c)
 		env.vms[env.n_vms++] = (struct vm_row){ c->kvm, c->gsi, 1 };
 }
 
-/* netseg_drops_total: the kernel's reason as the chain record gives it,
- * its number (names differ between kernels; the record has no name). */
+/* netseg_drops_total: the kernel's reason, named by this kernel's BTF. */
 static void count_drop(const struct tki_chain *ch)
 {
-	char reason[16];
+	char buf[32];
 
-	snprintf(reason, sizeof(reason), "%u", ch->drop_reason);
-	metrics_count_add(metrics_default(), "drops", "dropped_in_tap", reason, 1);
+	metrics_count_add(metrics_default(), "drops", "dropped_in_tap",
+			  drop_reason_name(ch->drop_reason, buf, sizeof(buf)), 1);
 }
 
 /* One record at a time: the ring buffer callback is not reentered. */
@@ -422,7 +422,7 @@ static void emit_chain(struct ctx *c, const struct tki_chain *ch, enum chain_end
 	const struct netseg_stamp *st = ch->st;
 	struct out_rec *r = &rec;
 	static char text[8192], stages[4096];
-	char head[64], dev[17], comm[17], comm_json[64], flow[160], wall[40], extra[160];
+	char head[64], dev[17], comm[17], comm_json[64], flow[160], wall[40], extra[160], rbuf[32];
 	char missing_json[160], missing_text[128], absent_json[160], gsi[16] = "?", vector[16] = "?";
 	uint32_t stamped = 0, expected = expected_of(ch), missing, absent;
 	size_t to = 0, so = 0;
@@ -482,7 +482,8 @@ static void emit_chain(struct ctx *c, const struct tki_chain *ch, enum chain_end
 			break;
 		case TKI_S_DEQUEUE:
 			if (s->hook == TKI_HOOK_KFREE_SKB)
-				snprintf(extra, sizeof(extra), " Reason=%u", ch->drop_reason);
+				snprintf(extra, sizeof(extra), " Reason=%s",
+					 drop_reason_name(ch->drop_reason, rbuf, sizeof(rbuf)));
 			break;
 		}
 		if (to < sizeof(text)) {
@@ -558,8 +559,13 @@ static void emit_chain(struct ctx *c, const struct tki_chain *ch, enum chain_end
 	out_u64(r, "batch", NULL, ch->batch, OUT_TEXT_HIDE);
 	if (ch->used)
 		out_u64(r, "used", NULL, ch->used, OUT_TEXT_HIDE);
-	if (end == END_DROPPED)
+	if (end == END_DROPPED) {
+		char rbuf[32];
+
 		out_u64(r, "drop_reason", NULL, ch->drop_reason, OUT_TEXT_HIDE);
+		out_str(r, "drop_reason_name", NULL, drop_reason_name(ch->drop_reason, rbuf, sizeof(rbuf)),
+			OUT_TEXT_HIDE);
+	}
 	out_json(r, "stages", stages, NULL, OUT_TEXT_HIDE);
 	/* a complete chain's total comes with its stage delays */
 	if (end == END_COMPLETE)
@@ -823,6 +829,10 @@ static void find_symbols(void)
 	env.eventfd_write_addr = addrs[1];
 }
 
+/* a chain whose packet the kernel freed in the tap (its reason in
+ * netseg_drops_total) */
+static const struct tracer_state dropped_state[] = { { "dropped", TKI_CNT_TAP_DROPPED }, { NULL, 0 } };
+
 int main(int argc, char **argv)
 {
 	static const struct argp_child children[] = { { &pktfilter_argp, 0, NULL, 0 },
@@ -877,6 +887,7 @@ int main(int argc, char **argv)
 	ready = malloc(sizeof(*ready));
 	if (!ready)
 		goto cleanup;
+	t.states = dropped_state;
 	tracer_ready_begin(&t, ready);
 	out_str(ready, "direction", NULL, "rx", OUT_TEXT_HIDE);
 	out_str(ready, "devices", NULL, env.devices ? env.devices : "every tap", 0);
@@ -909,5 +920,6 @@ cleanup:
 	ring_buffer__free(rb);
 	tun_tx_to_kvm_irq_bpf__destroy(skel);
 	span_segtab_free(&env.segs);
+	drop_reason_names_free();
 	return rc;
 }

@@ -149,7 +149,7 @@ check lab_tki_flood_quiet_leaves_record_tables_out "chain_tables: $q_tables, que
 # excess to the qdisc, as newer kernels do); once vmm-r runs again it reads
 # the queue in batches and signals once per batch. No filter: every frame
 # the tap took is a chain. Truths: the tap's own counters.
-tki stall "$A" hr -d vnet0 --timeout-ms 30000 || exit 0
+tki stall "$A" hr -d vnet0 --timeout-ms 30000 --metrics 127.0.0.1:0 || exit 0
 vmm=$(vmm_pid "$A" vmm-r)
 tap_tx() { ip -n "$A-rhost" -s -j link show vnet0 | jq ".[0].stats64.tx.$1"; }
 pk0=$(tap_tx packets) dr0=$(tap_tx dropped)
@@ -164,6 +164,8 @@ done
 # the counters before the stop and after it: a frame (an ARP probe) the tap
 # takes while the tracer detaches is counted by one and maybe not the other
 taken=$(($(tap_tx packets) - pk0)) tap_drops=$(($(tap_tx dropped) - dr0))
+# the tracer serves inside HR's namespace
+ip netns exec "$A-rhost" curl -s --max-time 5 "http://$(jq -r .metrics "$T_TMP/stall.ready")/metrics" >"$T_TMP/stall.prom"
 t_tracer_stop stall
 taken_after=$(($(tap_tx packets) - pk0))
 read -r started complete partial dropped flight lost < <(t_summary stall \
@@ -181,6 +183,18 @@ check lab_tki_stall_one_signal_covers_a_batch "$big chains in batches; $same sig
 if [ "$tap_drops" -gt 0 ]; then
 	reasons=$(chains stall | jq -r 'select(.end=="dropped") | .drop_reason' | sort -u | tr '\n' ' ')
 	check lab_tki_stall_drops_carry_a_reason "drop reasons [$reasons]" test -n "$reasons" -a "$reasons" != "0 "
+	# named as this kernel's BTF names the value (enum skb_drop_reason)
+	btf_names=$(bpftool btf dump file /sys/kernel/btf/vmlinux |
+		awk "/ENUM 'skb_drop_reason'/ {f=1; next} f && /^\[/ {exit} f" |
+		sed -n "s/.*'SKB_DROP_REASON_\([A-Z0-9_]*\)' val=\([0-9]*\)/\2=\1/p")
+	named=$(chains stall | jq -r 'select(.end=="dropped") | "\(.drop_reason)=\(.drop_reason_name)"' | sort -u)
+	unnamed=$(comm -23 <(echo "$named") <(echo "$btf_names" | sort -u) | tr '\n' ' ')
+	m_dropped=$(awk '$1 == "netseg_echoes_total{tool=\"tun_tx_to_kvm_irq\",state=\"dropped\"}" {print $2}' "$T_TMP/stall.prom")
+	m_reasons=$(sed -n 's/^netseg_drops_total{tool="tun_tx_to_kvm_irq",class="dropped_in_tap",reason="\([^"]*\)"} \([0-9]*\)/\1=\2/p' "$T_TMP/stall.prom" | tr '\n' ' ')
+	check lab_tki_stall_drops_are_metrics_states "echoes_total{state=dropped} $m_dropped, drops_total by reason [$m_reasons], the tap dropped $tap_drops" \
+		test "$m_dropped" = "$tap_drops" -a -n "$m_reasons" -a -z "$(tr ' ' '\n' <<<"$m_reasons" | grep '^[0-9]*=')"
+	check lab_tki_stall_drop_reasons_named_by_btf "reasons $(echo $named); not as BTF names them: [${unnamed}]" \
+		test -n "$named" -a -z "$unnamed"
 fi
 
 # ---- a programmed vmm-sim delay lands in the VMM's stage, nowhere else -----

@@ -180,6 +180,19 @@ check status_ts_unanswered_request_is_incomplete \
 	"$(exch mute | wc -l) exchanges, incomplete: [$inc] (want 0 and 2 ending at rx)" \
 	test "$(exch mute | wc -l),$(jq -r 'select(.type=="incomplete" and .last_stage=="rx") | .why' "$T_TMP/mute.json" | wc -l)" = "0,2"
 
+# 7a. a node that closes its connections mid-exchange (it stops): fleet
+# mode counts them as netseg_echoes_total{state="closed"}, one per request
+sim shut $((P + 25)) 1 "all fault=timeout\n" || fail status_ts_setup "shut sim never ready"
+sts shut --port $((P + 25)) --timeout-ms 20000 --metrics 127.0.0.1:0 --quiet || exit 1
+get 3 "http://127.0.0.1:$((P + 25))/status" -m 0.3 >/dev/null
+t_stop "$simpid_shut" TERM
+sleep 0.3
+closed=$(curl -s --max-time 5 "http://$(jq -r .metrics "$T_TMP/shut.ready")/metrics" |
+	awk '$1 == "netseg_echoes_total{tool=\"status_ts\",state=\"closed\"}" {print $2}')
+t_stop "$pid_shut" INT
+check status_ts_closed_mid_exchange_is_a_metrics_state "echoes_total{state=closed} $closed, summary closed $(jq -r 'select(.type=="summary") | .exchanges_closed' "$T_TMP/shut.json") (want 3)" \
+	test "$closed" = 3 -a "$(jq -r 'select(.type=="summary") | .exchanges_closed' "$T_TMP/shut.json")" = 3
+
 # 7b. a node listening on [::]: IPv4 clients on IPv6 sockets are traced too
 sim dual $((P + 30)) 1 "all delay_ms=1\n" --bind :: || fail status_ts_setup "dual-stack sim never ready"
 sts dual --port $((P + 30)) || exit 1

@@ -65,6 +65,8 @@ static void tracer_scrape(void *arg, struct metrics *m)
 	for (size_t i = 0; i < sizeof(echo_states) / sizeof(echo_states[0]); i++)
 		metrics_count_set(m, "echoes", echo_states[i].state, NULL, cnt[echo_states[i].cnt]);
 	metrics_count_add(m, "echoes", "expired", NULL, 0);
+	for (const struct tracer_state *x = t->states; x && x->state; x++)
+		metrics_count_set(m, "echoes", x->state, NULL, cnt[x->cnt]);
 }
 
 /* Bound now, so a bad address or a port in use stops the run before a

@@ -26,6 +26,13 @@ struct span_segtab;
 
 #define NETSEG_VERSION "0.1.0"
 
+/* A tool's own way a span ends, counted by the kernel in counter `cnt`:
+ * a netseg_echoes_total state beside the shared ones. */
+struct tracer_state {
+	const char *state;
+	int cnt;
+};
+
 struct tracer {
 	const char *tool;
 	struct cli_common *opts;
@@ -42,6 +49,8 @@ struct tracer {
 	/* --metrics --quiet: the kernel's segment histograms, read per scrape */
 	const struct span_segtab *hist_tab;
 	int hist_fd;
+	/* set by the tool before tracer_ready_emit; NULL-terminated */
+	const struct tracer_state *states;
 };
 
 /* The watched namespace (--netns), and the tool's interface names resolved
