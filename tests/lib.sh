@@ -145,3 +145,31 @@ t_lab_up() {
 	T_LABS+=("$p")
 	"$NETSEG_BIN/netseg" lab up --prefix "$p" "${kvm[@]}" "$@" >"$T_TMP/$p.env" 2>"$T_TMP/$p.uperr"
 }
+
+# t_join_samples NODE_JSON CSV BASE_PORT TRUTHS: an ippantime probe's ok
+# samples with kernel stamps (CSV), each joined to the node's exchange
+# (status_ts --port, JSON lines) on its port (BASE_PORT + the node's
+# number) whose request arrived inside the sample's kernel interval. One
+# line per joined sample: "node k_err u_err svc/2 asym/2" in us, where err
+# is the kernel's or user space's offset less the node's programmed one
+# (TRUTHS: "node-00=0 node-01=-7000 ..."), svc the node's service (request
+# in -> reply written), asym the forward less the backward one-way delay.
+t_join_samples() {
+	jq -r 'select(.type=="exchange") | "\(.local_port) \(.rx_wall_ns) \(.tx_wall_ns)"' "$1" >"$1.exch"
+	tr -d '\r' <"$2" | awk -F, -v exch="$1.exch" -v base="$3" -v truths="$4" '
+		BEGIN {
+			nt = split(truths, tt, " ")
+			for (i = 1; i <= nt; i++) { split(tt[i], kv, "="); truth[kv[1]] = kv[2] }
+			while ((getline line < exch) > 0) { split(line, f, " "); port[++n] = f[1]; rx[n] = f[2]; tx[n] = f[3] }
+		}
+		NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+		$h["ok"] == 1 && $h["k_t0_wall_ns"] != "" {
+			node = $h["node"]; p = base + substr(node, 6); t0 = $h["k_t0_wall_ns"]; t1 = $h["k_t1_wall_ns"]
+			for (i = 1; i <= n; i++)
+				if (port[i] == p && rx[i] >= t0 && rx[i] <= t1) {
+					printf "%s %d %d %d %d\n", node, $h["k_offset_us"] - truth[node], $h["offset_us"] - truth[node],
+						(tx[i] - rx[i]) / 2000, ((rx[i] - t0) - (t1 - tx[i])) / 2000
+					break
+				}
+		}'
+}

@@ -269,21 +269,8 @@ if want ippantime_offsets; then
 		ip netns exec "$(ns po)" taskset -c 0 "$IPT" probe --targets-json "$p7_targets" --samples 300 \
 			--interval-ms 20 --kernel-ts on --probe-name p7 --out "$T_TMP/p7.$1.csv" >/dev/null 2>&1
 		t_stop "$node" INT
-		jq -r 'select(.type=="exchange") | "\(.local_port) \(.rx_wall_ns) \(.service_ns)"' "$T_TMP/p7.$1.node" >"$T_TMP/p7.$1.svc"
-		tr -d '\r' <"$T_TMP/p7.$1.csv" | awk -F, '
-			BEGIN { t["node-00"] = 0; t["node-01"] = -7000; t["node-02"] = 30000; t["node-03"] = 500 }
-			function mag(x) { return x < 0 ? -x : x }
-			NR == FNR { split($0, f, " "); port[NR] = f[1]; rx[NR] = f[2]; svc[NR] = f[3]; n = NR; next }
-			FNR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
-			$h["ok"] == 1 && $h["k_offset_us"] != "" {
-				k = $h["k_offset_us"] - t[$h["node"]]; u = $h["offset_us"] - t[$h["node"]]; p = 8080 + substr($h["node"], 6)
-				for (i = 1; i <= n; i++)
-					if (port[i] == p && rx[i] >= $h["k_t0_wall_ns"] && rx[i] <= $h["k_t1_wall_ns"]) {
-						half = svc[i] / 2000
-						print mag(k), mag(u), mag(k - half), mag(u - half), half
-						break
-					}
-			}' "$T_TMP/p7.$1.svc" - >"$T_TMP/p7.$1.err"
+		t_join_samples "$T_TMP/p7.$1.node" "$T_TMP/p7.$1.csv" 8080 "node-00=0 node-01=-7000 node-02=30000 node-03=500" |
+			awk 'function mag(x) { return x < 0 ? -x : x } { print mag($2), mag($3), mag($2 - $4), mag($3 - $4), $4 }' >"$T_TMP/p7.$1.err"
 		printf '  %-36s kernel %s us, user space %s us; less service/2 (median %s us): kernel %s us, user space %s us (%s samples)\n' "$2" \
 			"$(awk '{print $1}' "$T_TMP/p7.$1.err" | median)" "$(awk '{print $2}' "$T_TMP/p7.$1.err" | median)" \
 			"$(awk '{print $5}' "$T_TMP/p7.$1.err" | median)" \

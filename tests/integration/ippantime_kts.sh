@@ -73,19 +73,7 @@ check ippantime_kts_kernel_interval_inside_user_interval "rows with kernel stamp
 # taking that off is the method's own error (<= 20 us; user space <= 50 us).
 # Each sample is joined to the node's exchange whose request arrived inside
 # its kernel interval, on its port.
-jq -r 'select(.type=="exchange") | "\(.local_port) \(.rx_wall_ns) \(.service_ns)"' "$T_TMP/node.json" >"$T_TMP/svc"
-tr -d '\r' <"$T_TMP/auto.csv" | awk -F, -v base=$P '
-	NR == FNR { split($0, f, " "); port[NR] = f[1]; rx[NR] = f[2]; svc[NR] = f[3]; n = NR; next }
-	FNR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
-	$h["ok"] == 1 {
-		p = base + substr($h["node"], 6) + 0; t = ($h["node"] == "node-01") ? -7000 : 0
-		for (i = 1; i <= n; i++)
-			if (port[i] == p && rx[i] >= $h["k_t0_wall_ns"] && rx[i] <= $h["k_t1_wall_ns"]) {
-				half = svc[i] / 2000
-				printf "%d %d %d\n", $h["k_offset_us"] - t, $h["offset_us"] - t, half
-				break
-			}
-	}' "$T_TMP/svc" - >"$T_TMP/errs"
+t_join_samples "$T_TMP/node.json" "$T_TMP/auto.csv" $P "node-00=0 node-01=-7000" | cut -d' ' -f2-4 >"$T_TMP/errs"
 med() { sort -n | awk '{v[NR]=$1} END {print (NR ? v[int((NR+1)/2)] : "none")}'; }
 joined=$(wc -l <"$T_TMP/errs")
 ke=$(awk '{print $1}' "$T_TMP/errs" | med)
