@@ -109,7 +109,8 @@ static __always_inline int handle(struct sk_buff *skb, struct net_device *dev, b
 	int side, request, point;
 	__u64 now;
 
-	if (!skb || !dev)
+	/* a transmit is never an echo's start: with none open, nothing to do */
+	if (!skb || !dev || (!rx && !netseg_spans_any()))
 		return 0;
 	/* first the cheap tests every packet of the host pays */
 	if (!netseg_netns_ok_tier(dev, direct))
@@ -243,9 +244,10 @@ static __always_inline int handle_free(struct sk_buff *skb, void *location, __u3
 	__u16 nh;
 	int request;
 
-	if (!skb)
+	/* every free of the machine passes here: none matters while no echo
+	 * is open, and other namespaces' leave first */
+	if (!skb || !netseg_spans_any())
 		return 0;
-	/* every free of the machine passes here: other namespaces leave first */
 	dev = NETSEG_READ(direct, skb, dev);
 	if (dev && !netseg_netns_ok_tier(dev, direct))
 		return 0;

@@ -87,6 +87,13 @@ static __always_inline int stage_of(enum rtt_hook hook)
 	}
 }
 
+/* A later stage's hook while no echo is open: nothing it could stamp, so
+ * it returns before reading anything (most hooks see every packet). */
+static __always_inline bool idle_later_stage(enum rtt_hook hook)
+{
+	return stage_of(hook) != RTT_P1_START && !netseg_spans_any();
+}
+
 /* Where a packet is when a hook fires. Socket-layer hooks have no device
  * (the socket queue drops skb->dev): they name the incoming interface by
  * index and the namespace by the socket's. */
@@ -213,7 +220,7 @@ static __always_inline int handle_ptrs(void *ctx, struct sk_buff *skb, struct ne
 {
 	struct rtt_where w;
 
-	if (!dev)
+	if (!dev || idle_later_stage(hook))
 		return 0;
 	w.dev = dev;
 	/* only read the namespace when a namespace filter is on */
@@ -389,7 +396,7 @@ static __always_inline int handle_sk_ready(void *ctx, const struct sock *sk,
 	struct sk_buff *skb;
 
 	/* every socket wake-up of the machine passes here: before the queue */
-	if (!icmp_sock_watched(sk, direct, &w.netns))
+	if (idle_later_stage(RTT_HOOK_SK_DATA_READY) || !icmp_sock_watched(sk, direct, &w.netns))
 		return 0;
 	skb = BPF_CORE_READ(sk, sk_receive_queue.prev);
 	if (!skb || (void *)skb == (void *)&sk->sk_receive_queue)
@@ -432,7 +439,7 @@ static __always_inline int handle_sk_copy(void *ctx, const struct sk_buff *skb,
 	struct sock *sk;
 
 	/* every datagram read of the machine passes here */
-	if (!skb)
+	if (!skb || idle_later_stage(RTT_HOOK_SKB_COPY))
 		return 0;
 	sk = NETSEG_READ(direct, skb, sk);
 	if (!icmp_sock_watched(sk, direct, &w.netns))

@@ -39,6 +39,26 @@
  * user-space sweep. Written by the loader between open and load. */
 const volatile __u64 netseg_span_timeout_ns = 1000000000ull;
 
+/*
+ * Spans open in the kernel: counted up before an insert (down again if it
+ * fails), down by whoever ends one (the one whose delete succeeded here,
+ * or the user-space sweep, through span_map_gate). Hooks of later stages
+ * see every packet of the machine and return on this one load while no
+ * span is open. It may read high (an entry LRU evicted is never counted
+ * down): the gate then stays open, it never shuts on a span.
+ */
+__s64 netseg_spans_open = 0;
+
+static __always_inline bool netseg_spans_any(void)
+{
+	return *(volatile __s64 *)&netseg_spans_open > 0;
+}
+
+static __always_inline void netseg_span_closed(void)
+{
+	__sync_fetch_and_add(&netseg_spans_open, -1);
+}
+
 /* Zeroes to clear a span value with one helper call: a memset of a few
  * hundred bytes is that many stores in every program, which the kernel
  * then has to check and compile at each load. */
@@ -88,6 +108,7 @@ static __noinline int netseg_span_claim(void *map, const void *key, const void *
 			bpf_ringbuf_discard(h, BPF_RB_NO_WAKEUP);
 		return -1;
 	}
+	netseg_span_closed();
 	if (h)
 		netseg_submit(h);
 	else
@@ -102,7 +123,10 @@ static __always_inline int netseg_span_end(void *map, const void *key, const voi
 {
 	if (record)
 		return netseg_span_claim(map, key, val, size, kind);
-	return bpf_map_delete_elem(map, key) ? -1 : 0;
+	if (bpf_map_delete_elem(map, key))
+		return -1;
+	netseg_span_closed();
+	return 0;
 }
 
 /*
@@ -136,8 +160,13 @@ static __always_inline bool netseg_span_start_ok(void *map, const void *key, con
 /* Insert a span built by the caller (start stamp committed, start_ns set). */
 static __always_inline void netseg_span_insert(void *map, const void *key, const void *val)
 {
-	long rc = bpf_map_update_elem(map, key, val, BPF_NOEXIST);
+	long rc;
 
+	/* before it exists: its end, maybe on another CPU, comes after */
+	__sync_fetch_and_add(&netseg_spans_open, 1);
+	rc = bpf_map_update_elem(map, key, val, BPF_NOEXIST);
+	if (rc)
+		netseg_span_closed();
 	if (rc == 0)
 		netseg_count(NETSEG_CNT_SPAN_STARTED);
 	else if (rc == -NETSEG_EEXIST)
@@ -176,8 +205,10 @@ static __always_inline bool netseg_span_finish(void *map, const void *key, const
 	struct netseg_hist_span hs;
 
 	if (!report) {
-		if (bpf_map_delete_elem(map, key) == 0)
+		if (bpf_map_delete_elem(map, key) == 0) {
+			netseg_span_closed();
 			netseg_count(NETSEG_CNT_FILTERED);
+		}
 		return false;
 	}
 	if (!netseg_quiet) {
@@ -193,6 +224,7 @@ static __always_inline bool netseg_span_finish(void *map, const void *key, const
 		hs.ts[i] = i < n_stages ? *(volatile const __u64 *)&st[i].ts_ns : 0;
 	if (bpf_map_delete_elem(map, key))
 		return false;
+	netseg_span_closed();
 	netseg_count(NETSEG_CNT_SPAN_COMPLETED);
 	netseg_hist_span(&hs);
 	return true;

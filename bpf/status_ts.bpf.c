@@ -206,7 +206,7 @@ static __always_inline int on_rx(const struct sock *sk, bool direct, enum sts_ho
 {
 	if (sts_role == STS_ROLE_SERVER)
 		return start(sk, direct, STS_RX, hook, tier);
-	if (!is_watched_tcp(sk, direct))
+	if (!netseg_spans_any() || !is_watched_tcp(sk, direct))
 		return 0;
 	return later(sk, (__u64)sk, STS_RX, hook, tier, NULL);
 }
@@ -216,7 +216,7 @@ static __always_inline int on_tx(const struct sock *sk, bool direct, enum sts_ho
 {
 	if (sts_role == STS_ROLE_CLIENT)
 		return start(sk, direct, STS_TX, hook, tier);
-	if (!is_watched_tcp(sk, direct))
+	if (!netseg_spans_any() || !is_watched_tcp(sk, direct))
 		return 0;
 	return later(sk, (__u64)sk, STS_TX, hook, tier, NULL);
 }
@@ -314,8 +314,9 @@ static __always_inline int on_wire(const struct sk_buff *skb, bool direct, enum 
 {
 	const struct sock *sk;
 
-	/* every packet of the machine passes here: one read, one lookup */
-	if (!skb)
+	/* every packet of the machine passes here: a load while no exchange
+	 * is open, else three reads before a lookup */
+	if (!skb || !netseg_spans_any())
 		return 0;
 	sk = NETSEG_READ(direct, skb, sk);
 	if (!is_watched_tcp(sk, direct))
@@ -349,7 +350,7 @@ static __always_inline int on_state(const void *sk, int newstate)
 	struct sts_key key = { (__u64)sk };
 	struct sts_exch *x;
 
-	if (newstate != STS_TCP_CLOSE)
+	if (newstate != STS_TCP_CLOSE || !netseg_spans_any())
 		return 0;
 	x = bpf_map_lookup_elem(&exchanges, &key);
 	/* quiet mode: counted only, as a replaced exchange is */

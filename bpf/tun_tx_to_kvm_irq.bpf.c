@@ -52,11 +52,6 @@ const volatile __u64 tki_eventfd_write_addr = 0;
 /* entries in `queued`: the dequeue and drop hooks see every freed skb of
  * the machine, and when no traced packet waits in a tap they stop here */
 __s64 tki_queued_now = 0;
-/* chains started and not ended (complete, dropped, or expired by the
- * loader, which subtracts those): the signal hooks see every write, wake-up
- * and interrupt of the machine, and stop here when none waits. An entry
- * LRU evicts is never subtracted: the gate then stays open, never shut. */
-__s64 tki_open_chains = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -184,10 +179,10 @@ static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 		id = s->seq << TKI_ID_CPU_BITS | (cpu & ((1u << TKI_ID_CPU_BITS) - 1));
 		c->id = id;
 		/* counted before it exists: its end, on another CPU, comes after */
-		__sync_fetch_and_add(&tki_open_chains, 1);
+		__sync_fetch_and_add(&netseg_spans_open, 1);
 		rc = bpf_map_update_elem(&chains, &id, c, BPF_NOEXIST);
 		if (rc)
-			__sync_fetch_and_add(&tki_open_chains, -1);
+			netseg_span_closed();
 		if (rc != -NETSEG_EEXIST)
 			break;
 	}
@@ -290,9 +285,8 @@ static __always_inline int on_dequeue(const void *skb, enum netseg_tier tier)
 	stamp(&c->st[TKI_S_DEQUEUE], (__u64)skb, tier, TKI_HOOK_CONSUME_SKB, now);
 	/* a kernel where no signal stage can be hooked: the chain ends here */
 	if ((tki_required_vhost | tki_required_thread) == (1u << TKI_S_XMIT | 1u << TKI_S_DEQUEUE)) {
-		if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, tki_required_thread) &&
-		    netseg_span_finish(&chains, &id, c, sizeof(*c), true, c->st, TKI_N_STAGES))
-			__sync_fetch_and_add(&tki_open_chains, -1);
+		if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, tki_required_thread))
+			netseg_span_finish(&chains, &id, c, sizeof(*c), true, c->st, TKI_N_STAGES);
 		return 0;
 	}
 
@@ -362,10 +356,8 @@ static __always_inline int on_drop(const void *skb, __u32 reason, enum netseg_ti
 	}
 	c->drop_reason = reason;
 	stamp(&c->st[TKI_S_DEQUEUE], (__u64)skb, tier, TKI_HOOK_KFREE_SKB, bpf_ktime_get_ns());
-	if (netseg_span_claim(&chains, &id, c, sizeof(*c), TKI_EV_DROPPED) == 0) {
+	if (netseg_span_claim(&chains, &id, c, sizeof(*c), TKI_EV_DROPPED) == 0)
 		netseg_count(TKI_CNT_TAP_DROPPED);
-		__sync_fetch_and_add(&tki_open_chains, -1);
-	}
 	return 0;
 }
 
@@ -486,9 +478,8 @@ static __always_inline int stamp_chain_at(struct tki_chain *c, __u64 id,
 	 * by a write the thread linking waits for */
 	if (stage == TKI_S_INJECT && !c->st[TKI_S_EVENTFD].ts_ns)
 		required &= ~(1u << TKI_S_EVENTFD);
-	if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, required) &&
-	    netseg_span_finish(&chains, &id, c, sizeof(*c), true, c->st, TKI_N_STAGES))
-		__sync_fetch_and_add(&tki_open_chains, -1);
+	if (netseg_span_ready(&c->span, c->st, TKI_N_STAGES, required))
+		netseg_span_finish(&chains, &id, c, sizeof(*c), true, c->st, TKI_N_STAGES);
 	return 1;
 }
 
@@ -552,7 +543,7 @@ static __always_inline bool thread_waits(void)
 	struct tki_batch *b;
 
 	/* a load, before a lookup on every write of the machine */
-	if (*(volatile __s64 *)&tki_open_chains <= 0)
+	if (!netseg_spans_any())
 		return false;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	b = bpf_map_lookup_elem(&threads, &tid);

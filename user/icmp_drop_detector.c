@@ -460,6 +460,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_u64(r, "drops_reason_not_provided", NULL, env.drops_no_reason, OUT_TEXT_HIDE);
 	out_u64(r, "drops_without_free", NULL, env.drops_unexplained, OUT_TEXT_HIDE);
 	span_acct_fields(r, &a, "echoes");
+	span_gate_field(r, &c->echoes);
 	out_u64(r, "in_flight", "in-flight", a.in_flight, OUT_TEXT_HIDE);
 	/* a free seen while the packet was inside was not its loss: it came through */
 	out_u64(r, "frees_not_drops", "frees-not-drops",
@@ -530,7 +531,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (span_hist_quiet(common))
 		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
-	c.echoes = span_map_of(skel->maps.echoes);
+	c.echoes = span_map_of(skel->maps.echoes, (int64_t *)&skel->bss->netseg_spans_open);
 	if (!tier_plan_stage_available(&t.plan, "drop") && !tier_plan_stage_rejected(&t.plan, "drop"))
 		fprintf(stderr, "icmp_drop_detector: no kfree_skb hook on this kernel: drops are found by timeout only, without a reason\n");
 

@@ -416,6 +416,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
 	out_str(r, "direction", NULL, env.direction == RTT_DIR_TX ? "tx" : "rx", 0);
 	span_acct_fields(r, &a, "echoes");
+	span_gate_field(r, &c->echoes);
 	out_u64(r, "echoes_below_latency", "below-latency", a.filtered, 0);
 	out_u64(r, "packets_forwarded", "forwarded", cnt[RTT_CNT_FORWARDED], 0);
 	/* quiet: the echoes went into the kernel's histograms, not the table */
@@ -491,7 +492,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (span_hist_quiet(common))
 		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
-	c.echoes = span_map_of(skel->maps.echoes);
+	c.echoes = span_map_of(skel->maps.echoes, (int64_t *)&skel->bss->netseg_spans_open);
 	if (env.stacks && !(env.ksyms = ksyms_load()))
 		fprintf(stderr, "kernel_icmp_rtt: /proc/kallsyms unreadable: stacks shown as addresses\n");
 

@@ -327,6 +327,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_str(r, "tool", NULL, c->t->tool, OUT_TEXT_BARE);
 	out_str(r, "role", NULL, env.role == STS_ROLE_SERVER ? "server" : "client", 0);
 	span_acct_fields(r, &a, "exchanges");
+	span_gate_field(r, &c->exchanges);
 	out_u64(r, "exchanges_closed", "closed", cnt[STS_CNT_CLOSED], 0);
 	if (span_hist_quiet(c->t->opts))
 		span_hist_summary(r, c->hist_fd, &env.segs);
@@ -417,7 +418,7 @@ int main(int argc, char **argv)
 	if (span_hist_quiet(common))
 		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
 	t.states = closed_state;
-	c.exchanges = span_map_of(skel->maps.exchanges);
+	c.exchanges = span_map_of(skel->maps.exchanges, (int64_t *)&skel->bss->netseg_spans_open);
 	c.hist_fd = bpf_map__fd(skel->maps.netseg_hist);
 
 	ready = malloc(sizeof(*ready));

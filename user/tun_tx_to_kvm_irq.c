@@ -622,13 +622,9 @@ static int handle_event(void *arg, void *data, size_t size)
 
 static void on_expired(void *arg, const void *key, const void *value)
 {
-	struct ctx *c = arg;
-
 	(void)key;
 	env.expired++;
-	/* the kernel counts the chains it ends; this one ended here */
-	__atomic_fetch_sub(&c->skel->bss->tki_open_chains, 1, __ATOMIC_SEQ_CST);
-	emit_chain(c, value, END_TIMEOUT);
+	emit_chain(arg, value, END_TIMEOUT);
 }
 
 /* ---- analysis and summary ------------------------------------------------ */
@@ -778,10 +774,7 @@ static void print_summary(struct ctx *c, enum loop_end how)
 	out_u64(r, "batch_overflow", NULL, cnt[TKI_CNT_BATCH_OVERFLOW],
 		cnt[TKI_CNT_BATCH_OVERFLOW] ? 0 : OUT_TEXT_HIDE);
 	out_u64(r, "signals_of_other_vm", NULL, cnt[TKI_CNT_OTHER_VM], OUT_TEXT_HIDE);
-	/* the signal hooks' gate: chains the kernel holds open (in flight,
-	 * plus any LRU evicted) */
-	out_u64(r, "chains_open_gate", NULL,
-		(uint64_t)__atomic_load_n(&c->skel->bss->tki_open_chains, __ATOMIC_SEQ_CST), OUT_TEXT_HIDE);
+	span_gate_field(r, &c->chains);
 	out_u64(r, "total_events", "Total events collected:", c->t->records, OUT_TEXT_HIDE);
 	if (span_hist_quiet(c->t->opts))
 		span_hist_summary(r, bpf_map__fd(c->skel->maps.netseg_hist), &env.segs);
@@ -887,7 +880,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (span_hist_quiet(common))
 		tracer_kernel_hist(&t, &env.segs, bpf_map__fd(skel->maps.netseg_hist));
-	c.chains = span_map_of(skel->maps.chains);
+	c.chains = span_map_of(skel->maps.chains, (int64_t *)&skel->bss->netseg_spans_open);
 	if (!(env.req_thread & (1u << TKI_S_EVENTFD)) && !tier_plan_stage_available(&t.plan, "vhost_signal"))
 		fprintf(stderr, "tun_tx_to_kvm_irq: neither vhost nor a VMM's eventfd write can be "
 				"followed here: chains end at the dequeue\n");

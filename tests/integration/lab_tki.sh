@@ -133,7 +133,7 @@ echo "    flood: ping sent $sent; started $started complete $complete partial $p
 check lab_tki_flood_every_request_has_a_chain "started $started, ping sent $sent" test "$started" = "$sent"
 check lab_tki_flood_every_chain_accounted "complete+partial+dropped+in flight = $((complete + partial + dropped + flight)) of $started, evicted $evicted, lost $lost" \
 	test $((complete + partial + dropped + flight)) -eq "$started" -a "$evicted" -eq 0 -a "$lost" -eq 0
-gate=$(t_summary flood .chains_open_gate)
+gate=$(t_summary flood .spans_open_gate)
 check lab_tki_flood_signal_gate_closes "chains the signal hooks' gate holds open at the end: $gate, in flight $flight" \
 	test "$gate" = "$flight"
 check lab_tki_flood_records_match_summary "$(chains flood | wc -l) chain records, summary says $((complete + partial + dropped))" \
@@ -174,7 +174,7 @@ taken_after=$(($(tap_tx packets) - pk0))
 read -r started complete partial dropped flight lost < <(t_summary stall \
 	'[.chains_started, .chains_completed, .chains_partial, .chains_dropped, .chains_in_flight, .lost] | map(tostring) | join(" ")')
 echo "    stalled vmm: the tap sent $taken and dropped $tap_drops; chains started $started complete $complete partial $partial dropped $dropped"
-gate=$(t_summary stall .chains_open_gate)
+gate=$(t_summary stall .spans_open_gate)
 check lab_tki_stall_signal_gate_closes "gate holds $gate open after drops and batches, in flight $flight" test "$gate" = "$flight"
 check lab_tki_stall_every_frame_the_tap_took_is_a_chain "started $started, the tap sent $taken ($taken_after after the stop) + dropped $tap_drops" \
 	test "$started" -ge $((taken + tap_drops)) -a "$started" -le $((taken_after + tap_drops))

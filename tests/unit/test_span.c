@@ -140,7 +140,7 @@ static void collect(struct fixture *f)
 static struct span_map map_of(struct fixture *f)
 {
 	struct span_map m = { bpf_map__fd(f->skel->maps.spans), sizeof(uint32_t),
-			      sizeof(struct st_value) };
+			      sizeof(struct st_value), (int64_t *)&f->skel->bss->netseg_spans_open };
 	return m;
 }
 
@@ -278,6 +278,32 @@ static void replaced_span_is_not_also_expired(void **state)
 	assert_int_equal(f->seen.kind[0], NETSEG_SPAN_EV_REPLACED);
 }
 
+/* The later stages' gate counts exactly the spans open: up at each start,
+ * down at each end, whoever ends it (completion, replacement, the sweep). */
+static void gate_counts_the_open_spans(void **state)
+{
+	struct fixture *f = *state;
+	struct span_map m = map_of(f);
+	struct expired ex = {};
+
+	assert_int_equal(*m.open, 0);
+	drive(f, ST_OP_START, 50, 0, 1000, 0xa);
+	drive(f, ST_OP_START, 51, 0, 1000, 0xb);
+	drive(f, ST_OP_START, 51, 0, 1000, 0xb);    /* the same packet again: no new span */
+	assert_int_equal(*m.open, 2);
+	for (int s = 1; s < ST_STAGES; s++)
+		drive(f, ST_OP_STAMP, 50, s, 1000 + s, 0xa);
+	assert_int_equal(*m.open, 1);               /* 50 completed */
+	drive(f, ST_OP_START, 51, 0, 1100, 0xc);    /* replaces 51 */
+	assert_int_equal(*m.open, 1);
+	assert_int_equal(span_sweep(&m, 1100 + TIMEOUT + 1, TIMEOUT, on_expired, &ex), 1);
+	assert_int_equal(*m.open, 0);
+	assert_int_equal(span_in_flight(&m), 0);
+	/* a stamp with nothing open changes nothing */
+	drive(f, ST_OP_STAMP, 51, 1, 9000, 0xc);
+	assert_int_equal(*m.open, 0);
+}
+
 static void accounting_adds_up(void **state)
 {
 	struct fixture *f = *state;
@@ -332,6 +358,7 @@ static void quiet_complete_span_goes_to_histograms_not_ring(void **state)
 	assert_int_equal(f->seen.n, 0);
 	assert_int_equal(counter(f, NETSEG_CNT_SPAN_COMPLETED), 1);
 	assert_int_equal(span_in_flight(&m), 0);
+	assert_int_equal(*m.open, 0);
 
 	assert_int_equal(hist_count(f, 0, counts, &sum), 1);
 	assert_int_equal(counts[netseg_hist_bucket(1500)], 1);
@@ -412,6 +439,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sweep_expires_each_old_span_once_and_spares_new_ones,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(replaced_span_is_not_also_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(gate_counts_the_open_spans, setup, teardown),
 		cmocka_unit_test_setup_teardown(accounting_adds_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(quiet_complete_span_goes_to_histograms_not_ring,
 						setup_quiet, teardown),

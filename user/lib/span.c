@@ -89,6 +89,8 @@ long span_sweep(const struct span_map *m, uint64_t now_ns, uint64_t timeout_ns, 
 			continue;
 		if (bpf_map_delete_elem(m->fd, k))
 			continue; /* completed or replaced in the kernel meanwhile */
+		if (m->open)
+			__atomic_fetch_sub(m->open, 1, __ATOMIC_SEQ_CST);
 		fn(ctx, k, w.values + i * m->value_size);
 		expired++;
 	}
@@ -98,11 +100,19 @@ long span_sweep(const struct span_map *m, uint64_t now_ns, uint64_t timeout_ns, 
 	return rc ? rc : expired;
 }
 
-struct span_map span_map_of(const struct bpf_map *map)
+struct span_map span_map_of(const struct bpf_map *map, int64_t *open)
 {
-	struct span_map m = { bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map) };
+	struct span_map m = { bpf_map__fd(map), bpf_map__key_size(map), bpf_map__value_size(map),
+			      open };
 
 	return m;
+}
+
+void span_gate_field(struct out_rec *r, const struct span_map *m)
+{
+	if (m->open)
+		out_u64(r, "spans_open_gate", NULL, (uint64_t)__atomic_load_n(m->open, __ATOMIC_SEQ_CST),
+			OUT_TEXT_HIDE);
 }
 
 int span_expire(const struct span_map *m, uint64_t timeout_ns, span_expired_fn fn, void *ctx)

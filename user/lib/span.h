@@ -23,14 +23,21 @@ struct span_map {
 	int fd;
 	size_t key_size;
 	size_t value_size;
+	/* the object's netseg_spans_open (its mapped .bss), counted down for
+	 * each span the sweep ends; NULL: not kept, the kernel's gate stays open */
+	int64_t *open;
 };
 
 typedef void (*span_expired_fn)(void *ctx, const void *key, const void *value);
 
 struct bpf_map;
 
-/* The span map of a loaded object (its fd, key and value sizes). */
-struct span_map span_map_of(const struct bpf_map *map);
+/* The span map of a loaded object (its fd, key and value sizes), and the
+ * object's netseg_spans_open (&skel->bss->netseg_spans_open). */
+struct span_map span_map_of(const struct bpf_map *map, int64_t *open);
+/* The gate's count now, as "spans_open_gate" (JSON only): at the end of a
+ * run it equals the spans in flight, unless LRU evicted some. */
+void span_gate_field(struct out_rec *r, const struct span_map *m);
 
 /*
  * Expire the spans whose start is more than timeout_ns before `now_ns`
