@@ -51,6 +51,8 @@ LINK_MODE :=
 else
 SAN :=
 LINK_MODE := -static
+# no glibc resolver in a static binary (user/static_nonss.c says why)
+STATIC_NONSS := $(OUTPUT)/static_nonss.o
 endif
 USER_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SAN) $(INCLUDES)
 # static archives from Debian's libbpf-dev, libelf-dev, zlib1g-dev, libzstd-dev
@@ -95,13 +97,17 @@ $(OUTPUT)/tools/%.o: tools/%.c $(wildcard tools/*.h tools/*/*.h) $(wildcard user
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -Itools -c $< -o $@
 
-$(OUTPUT)/bin/%: $(OUTPUT)/%.o $(LIB_OBJS) | $(OUTPUT)/bin
+$(OUTPUT)/static_nonss.o: user/static_nonss.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/bin/%: $(OUTPUT)/%.o $(LIB_OBJS) $(STATIC_NONSS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ $(LIB_LIBS) -o $@
 
 # tools/measure/env.c reads its environment file with libyaml (static archive
 # from Debian's libyaml-dev)
-$(OUTPUT)/bin/netseg: $(NETSEG_OBJS) $(LIB_OBJS) | $(OUTPUT)/bin
+$(OUTPUT)/bin/netseg: $(NETSEG_OBJS) $(LIB_OBJS) $(STATIC_NONSS) | $(OUTPUT)/bin
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN) $(LINK_MODE) $^ -lyaml $(LIB_LIBS) -o $@
 
@@ -164,9 +170,9 @@ $(OUTPUT)/vmtest/%.skel.h: $(OUTPUT)/vmtest/%.bpf.o
 # a program's skeleton, when it has a BPF half, is built before it
 $(foreach p,$(VMTEST_BPF),$(eval $(OUTPUT)/vmtest/$(p): $(OUTPUT)/vmtest/$(p).skel.h))
 
-$(OUTPUT)/vmtest/%: tests/vmtest/%.c $(LIB_OBJS) $(wildcard tests/vmtest/*.h) | $(OUTPUT)/vmtest
+$(OUTPUT)/vmtest/%: tests/vmtest/%.c $(LIB_OBJS) $(STATIC_NONSS) $(wildcard tests/vmtest/*.h) | $(OUTPUT)/vmtest
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/vmtest -Itests/vmtest -static $< $(LIB_OBJS) $(LIB_LIBS) -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -I$(OUTPUT)/vmtest -Itests/vmtest -static $< $(LIB_OBJS) $(STATIC_NONSS) $(LIB_LIBS) -o $@
 
 vmtest-progs: $(VMTEST_BINS)
 
