@@ -164,7 +164,7 @@ done
 # in both labs: a wrong pairing of stamps and samples, or a mid-point moving
 # with the round trip, would not be); for user space that plus the probe's
 # own wake-ups, which must not move with the round trip (50 us).
-compare lab_ippantime_kernel_offset_at_any_rtt_fresh fresh '$2 - $4 - $5' $KLIM $KLIM 50
+compare lab_ippantime_kernel_offset_at_any_rtt_fresh fresh '$2 - $4 - $5' $KLIM $KLIM 30
 compare lab_ippantime_kernel_offset_at_any_rtt_reuse reuse '$2 - $4 - $5' $KLIM $KLIM 30
 # User space per node depends on the order a round's replies wake the probe
 # (the first waits for the wake-up, the others find it awake), which the
