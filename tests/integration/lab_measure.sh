@@ -56,7 +56,11 @@ for run in base del; do
 done
 check lab_measure_prints_the_headline "rc $rd: $(head -c 300 "$T_TMP/del.out")" \
 	test "$rd" -eq 0 -a "$(grep -c 'echoes joined; RTT p50' "$T_TMP/del.out")" -eq 1
-within() { awk -v r="$1" -v w="$2" 'BEGIN {t = w * 0.05; if (t < 20) t = 20; exit !(r >= w - t && r <= w + t)}'; }
+# 5 % or 20 us; 10 % or 30 us built with sanitizers, where the delaying
+# vmm-sim's instrumented timer path added 21-28 us to 299 in 2 of 3 runs
+TOL_PCT=5 TOL_MIN=20
+[ "${SANITIZE:-}" = 1 ] && TOL_PCT=10 TOL_MIN=30
+within() { awk -v r="$1" -v w="$2" -v p=$TOL_PCT -v m=$TOL_MIN 'BEGIN {t = w * p / 100; if (t < m) t = m; exit !(r >= w - t && r <= w + t)}'; }
 p50() { jq -r ".segments[\"$2\"].p50_us" "$T_TMP/$1/report.json"; }
 for seg in E L; do
 	rise=$(awk -v a="$(p50 base $seg)" -v b="$(p50 del $seg)" 'BEGIN {printf "%.1f", b - a}')
