@@ -499,11 +499,15 @@ fi
 
 mkfifo "$TMP/console"
 t0=$(date +%s.%N)
-# -nographic: the serial console on stdio; no NIC; TCG (no -enable-kvm)
+# -nographic: the serial console on stdio; no NIC; TCG (no -enable-kvm).
+# A soft lockup (seen once: both vCPUs stuck for minutes in the
+# tun_tx_to_kvm_irq set) panics the guest at once with every CPU's stack on
+# the console (loglevel 5 lets the stacks through), instead of a silent
+# timeout.
 # shellcheck disable=SC2086 # VMTEST_QEMU_OPTS is a list of words on purpose
 timeout -k 5 "$TIMEOUT" "$QEMU" -nographic -no-reboot -m 1G -smp 2 \
 	-nic none -kernel "$KDIR/vmlinuz" -initrd "$TMP/initrd.cpio" ${VMTEST_QEMU_OPTS:-} \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init mitigations=off" \
+	-append "console=ttyS0 quiet loglevel=5 panic=-1 oops=panic softlockup_panic=1 softlockup_all_cpu_backtrace=1 rdinit=/init mitigations=off" \
 	</dev/null >"$TMP/console" 2>&1 &
 QPID=$!
 
