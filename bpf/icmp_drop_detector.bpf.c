@@ -228,7 +228,9 @@ int idd_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
 {
 	struct sk_buff *skb = (struct sk_buff *)args->skbaddr;
 
-	return handle(skb, BPF_CORE_READ(skb, dev), false, NETSEG_L3_AT_NETHDR, false);
+	/* no read of the device while no echo is open */
+	return handle(skb, netseg_spans_any() ? BPF_CORE_READ(skb, dev) : NULL, false,
+		      NETSEG_L3_AT_NETHDR, false);
 }
 
 /* ---- drops: the kernel frees a packet of a tracked echo ----------------

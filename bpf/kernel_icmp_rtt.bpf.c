@@ -238,44 +238,58 @@ static __always_inline int handle(void *ctx, struct sk_buff *skb, struct net_dev
 	return handle_ptrs(ctx, skb, dev, hook, tier, at, direct, direct);
 }
 
-/* Before ip_output sets skb->dev, the route knows the device. */
-static __always_inline struct net_device *route_dev(struct sk_buff *skb, bool direct)
+/* Before ip_output sets skb->dev, the route knows the device. NULL (the
+ * hook returns) for an idle later stage, before any read. */
+static __always_inline struct net_device *route_dev(struct sk_buff *skb, bool direct,
+						    enum rtt_hook hook)
 {
-	unsigned long refdst = NETSEG_READ(direct, skb, _skb_refdst);
-	struct dst_entry *dst = (struct dst_entry *)(refdst & ~1UL);
+	unsigned long refdst;
+	struct dst_entry *dst;
+
+	if (idle_later_stage(hook))
+		return NULL;
+	refdst = NETSEG_READ(direct, skb, _skb_refdst);
+	dst = (struct dst_entry *)(refdst & ~1UL);
 
 	if (!dst)
 		return NULL;
 	return BPF_CORE_READ(dst, dev);
 }
 
+/* skb->dev read through memory (no typed pointer on this tier): not read
+ * at all for an idle later stage */
+static __always_inline struct net_device *skb_dev(struct sk_buff *skb, enum rtt_hook hook)
+{
+	return idle_later_stage(hook) ? NULL : BPF_CORE_READ(skb, dev);
+}
+
 /* ---- ip_out: the echo enters IP output (else: the device queue) ------- */
 SEC("fentry/__ip_local_out")
 int BPF_PROG(rtt_lout_fe, struct net *net, struct sock *sk, struct sk_buff *skb)
 {
-	return handle_ptrs(ctx, skb, route_dev(skb, true), RTT_HOOK_LOCAL_OUT, NETSEG_TIER_FENTRY,
-			   NETSEG_L3_AT_NETHDR, true, false);
+	return handle_ptrs(ctx, skb, route_dev(skb, true, RTT_HOOK_LOCAL_OUT), RTT_HOOK_LOCAL_OUT,
+			   NETSEG_TIER_FENTRY, NETSEG_L3_AT_NETHDR, true, false);
 }
 
 SEC("fentry/ip_output")
 int BPF_PROG(rtt_iout_fe, struct net *net, struct sock *sk, struct sk_buff *skb)
 {
-	return handle_ptrs(ctx, skb, route_dev(skb, true), RTT_HOOK_IP_OUTPUT, NETSEG_TIER_FENTRY,
-			   NETSEG_L3_AT_NETHDR, true, false);
+	return handle_ptrs(ctx, skb, route_dev(skb, true, RTT_HOOK_IP_OUTPUT), RTT_HOOK_IP_OUTPUT,
+			   NETSEG_TIER_FENTRY, NETSEG_L3_AT_NETHDR, true, false);
 }
 
 SEC("kprobe")
 int BPF_KPROBE(rtt_lout_kp, struct net *net, struct sock *sk, struct sk_buff *skb)
 {
-	return handle(ctx, skb, route_dev(skb, false), RTT_HOOK_LOCAL_OUT, NETSEG_TIER_KPROBE,
-		      NETSEG_L3_AT_NETHDR);
+	return handle(ctx, skb, route_dev(skb, false, RTT_HOOK_LOCAL_OUT), RTT_HOOK_LOCAL_OUT,
+		      NETSEG_TIER_KPROBE, NETSEG_L3_AT_NETHDR);
 }
 
 SEC("kprobe")
 int BPF_KPROBE(rtt_iout_kp, struct net *net, struct sock *sk, struct sk_buff *skb)
 {
-	return handle(ctx, skb, route_dev(skb, false), RTT_HOOK_IP_OUTPUT, NETSEG_TIER_KPROBE,
-		      NETSEG_L3_AT_NETHDR);
+	return handle(ctx, skb, route_dev(skb, false, RTT_HOOK_IP_OUTPUT), RTT_HOOK_IP_OUTPUT,
+		      NETSEG_TIER_KPROBE, NETSEG_L3_AT_NETHDR);
 }
 
 SEC("tp_btf/net_dev_queue")
@@ -288,7 +302,7 @@ int BPF_PROG(rtt_devq_btf, struct sk_buff *skb)
 SEC("raw_tp/net_dev_queue")
 int BPF_PROG(rtt_devq_raw, struct sk_buff *skb)
 {
-	return handle(ctx, skb, BPF_CORE_READ(skb, dev), RTT_HOOK_DEV_QUEUE, NETSEG_TIER_RAW_TP,
+	return handle(ctx, skb, skb_dev(skb, RTT_HOOK_DEV_QUEUE), RTT_HOOK_DEV_QUEUE, NETSEG_TIER_RAW_TP,
 		      NETSEG_L3_AT_NETHDR);
 }
 
@@ -297,7 +311,7 @@ int rtt_devq_tp(struct trace_event_raw_net_dev_template *args)
 {
 	struct sk_buff *skb = (struct sk_buff *)args->skbaddr;
 
-	return handle(args, skb, BPF_CORE_READ(skb, dev), RTT_HOOK_DEV_QUEUE,
+	return handle(args, skb, skb_dev(skb, RTT_HOOK_DEV_QUEUE), RTT_HOOK_DEV_QUEUE,
 		      NETSEG_TIER_TRACEPOINT, NETSEG_L3_AT_NETHDR);
 }
 
@@ -327,7 +341,7 @@ int rtt_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
 {
 	struct sk_buff *skb = (struct sk_buff *)args->skbaddr;
 
-	return handle(args, skb, BPF_CORE_READ(skb, dev), RTT_HOOK_DEV_START_XMIT,
+	return handle(args, skb, skb_dev(skb, RTT_HOOK_DEV_START_XMIT), RTT_HOOK_DEV_START_XMIT,
 		      NETSEG_TIER_TRACEPOINT, NETSEG_L3_AT_NETHDR);
 }
 
@@ -342,14 +356,14 @@ int rtt_xmit_tp(struct trace_event_raw_net_dev_start_xmit *args)
 	SEC("raw_tp/" #tp)                                                                   \
 	int BPF_PROG(raw_name, struct sk_buff *skb)                                          \
 	{                                                                                    \
-		return handle(ctx, skb, BPF_CORE_READ(skb, dev), hook, NETSEG_TIER_RAW_TP,   \
+		return handle(ctx, skb, skb_dev(skb, hook), hook, NETSEG_TIER_RAW_TP,   \
 			      NETSEG_L3_AT_DATA);                                            \
 	}                                                                                    \
 	SEC("tracepoint/net/" #tp)                                                           \
 	int tp_name(struct tp_struct *args)                                                  \
 	{                                                                                    \
 		struct sk_buff *skb = (struct sk_buff *)args->skbaddr;                       \
-		return handle(args, skb, BPF_CORE_READ(skb, dev), hook,                      \
+		return handle(args, skb, skb_dev(skb, hook), hook,                      \
 			      NETSEG_TIER_TRACEPOINT, NETSEG_L3_AT_DATA);                    \
 	}
 
@@ -371,7 +385,7 @@ int BPF_PROG(rtt_icmp_fe, struct sk_buff *skb)
 SEC("kprobe")
 int BPF_KPROBE(rtt_icmp_kp, struct sk_buff *skb)
 {
-	return handle(ctx, skb, BPF_CORE_READ(skb, dev), RTT_HOOK_ICMP_RCV, NETSEG_TIER_KPROBE,
+	return handle(ctx, skb, skb_dev(skb, RTT_HOOK_ICMP_RCV), RTT_HOOK_ICMP_RCV, NETSEG_TIER_KPROBE,
 		      NETSEG_L3_AT_NETHDR);
 }
 

@@ -42,7 +42,7 @@ const volatile __u64 netseg_span_timeout_ns = 1000000000ull;
 /*
  * Spans open in the kernel: counted up before an insert (down again if it
  * fails), down by whoever ends one (the one whose delete succeeded here,
- * or the user-space sweep, through span_map_gate). Hooks of later stages
+ * or the user-space sweep, given the counter by span_map_of). Hooks of later stages
  * see every packet of the machine and return on this one load while no
  * span is open. It may read high (an entry LRU evicted is never counted
  * down): the gate then stays open, it never shuts on a span.
@@ -157,16 +157,24 @@ static __always_inline bool netseg_span_start_ok(void *map, const void *key, con
 	return true;
 }
 
-/* Insert a span built by the caller (start stamp committed, start_ns set). */
-static __always_inline void netseg_span_insert(void *map, const void *key, const void *val)
+/* Every new span's insert (BPF_NOEXIST), counted open before it exists:
+ * its end, maybe on another CPU, comes after. The update's result. */
+static __always_inline long netseg_span_update(void *map, const void *key, const void *val)
 {
 	long rc;
 
-	/* before it exists: its end, maybe on another CPU, comes after */
 	__sync_fetch_and_add(&netseg_spans_open, 1);
 	rc = bpf_map_update_elem(map, key, val, BPF_NOEXIST);
 	if (rc)
 		netseg_span_closed();
+	return rc;
+}
+
+/* Insert a span built by the caller (start stamp committed, start_ns set). */
+static __always_inline void netseg_span_insert(void *map, const void *key, const void *val)
+{
+	long rc = netseg_span_update(map, key, val);
+
 	if (rc == 0)
 		netseg_count(NETSEG_CNT_SPAN_STARTED);
 	else if (rc == -NETSEG_EEXIST)
@@ -194,10 +202,10 @@ static __always_inline bool netseg_span_ready(struct netseg_span *sp, const stru
  * A complete span: reported, or (report false: below the tool's threshold)
  * only removed and counted as filtered. In quiet mode its segments go into
  * the histograms instead of a record: `st` are its n_stages stamps (a
- * tool's stage count, a constant).
+ * tool's stage count, a constant). True for the one caller whose span
+ * completed here (reported or counted in the histograms): a tool may count
+ * more of it then, in both modes.
  */
-/* True for the one caller whose span completed here (reported or counted
- * in the histograms): a tool may count more of it then, in both modes. */
 static __always_inline bool netseg_span_finish(void *map, const void *key, const void *val,
 					       __u32 size, bool report,
 					       const struct netseg_stamp *st, __u32 n_stages)

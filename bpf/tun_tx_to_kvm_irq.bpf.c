@@ -178,11 +178,7 @@ static __always_inline int on_xmit(struct sk_buff *skb, struct net_device *dev,
 		s->seq++;
 		id = s->seq << TKI_ID_CPU_BITS | (cpu & ((1u << TKI_ID_CPU_BITS) - 1));
 		c->id = id;
-		/* counted before it exists: its end, on another CPU, comes after */
-		__sync_fetch_and_add(&netseg_spans_open, 1);
-		rc = bpf_map_update_elem(&chains, &id, c, BPF_NOEXIST);
-		if (rc)
-			netseg_span_closed();
+		rc = netseg_span_update(&chains, &id, c);
 		if (rc != -NETSEG_EEXIST)
 			break;
 	}

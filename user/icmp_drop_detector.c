@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "icmp_drop_detector.h"
 #include "icmp_drop_detector.skel.h"
